@@ -45,7 +45,11 @@ export function validateInsn(cfg: VtaConfig, insn: Insn, index: number, memBytes
       if (padded && (insn.opcode === 'STORE' || insn.memory_type === 'UOP')) {
         fail(`${insn.opcode === 'STORE' ? 'a STORE' : 'a UOP load'} cannot pad`);
       }
-      if (insn.x_stride < insn.x_size) fail(`x_stride=${insn.x_stride} is smaller than x_size=${insn.x_size}`);
+      // Overlapping rows are harmless to read (x_stride 0 broadcasts a row) but would make a
+      // STORE's result depend on write order, which parallel implementations need not keep.
+      if (insn.opcode === 'STORE' && insn.x_stride < insn.x_size) {
+        fail(`x_stride=${insn.x_stride} is smaller than x_size=${insn.x_size}: stored rows would overlap`);
+      }
       const depth = sramDepth(cfg, insn.memory_type);
       const end = insn.sram_base + sramExtent(insn);
       if (end > depth) {
