@@ -24,6 +24,8 @@ export interface RunResult {
   /** e.g. inp_load_nbytes, wgt_load_nbytes, acc_load_nbytes, uop_load_nbytes, out_store_nbytes,
    * gemm_counter, alu_counter, and `cycles` on targets that count them. */
   counters: Record<string, number>;
+  /** Completion cycle of each instruction, in stream order (targets that model time: cyclesim, tsim). */
+  insnCycles?: ArrayLike<number>;
 }
 
 export interface DeviceDriver {
