@@ -5,6 +5,10 @@
  * join needs no other change. A run is split only where it would overflow the instruction staging
  * limit (VTA's MAX_XFER rule), always at a layer boundary.
  *
+ * Between two layers the runtime puts a barrier (store -> compute -> load tokens on flag-only
+ * instructions): a layer reads what the previous one stored through DRAM, which no token inside a
+ * layer orders, and its loads and computes overwrite SRAM the previous layer may still be reading.
+ *
  * The micro-op cache persists across the layers of a run: a LOAD UOP that would write exactly the
  * words the uop buffer already holds becomes a no-op that keeps its dependency flags.
  */
@@ -45,9 +49,22 @@ export interface BatchContext {
   maxInsnsPerRun?: number;
 }
 
+const NOP_FIELDS = { sram_base: 0, dram_base: 0, y_size: 0, x_size: 0, x_stride: 0, y_pad_0: 0, y_pad_1: 0, x_pad_0: 0, x_pad_1: 0 };
+
+/** Every store done before compute goes on, and compute caught up before the next load. */
+function layerBarrier(): Insn[] {
+  const nop = NOP_FIELDS;
+  return [
+    { ...NO_DEPS, ...nop, opcode: 'STORE', memory_type: 'OUT', push_prev_dep: 1 },
+    { ...NO_DEPS, ...nop, opcode: 'LOAD', memory_type: 'UOP', pop_next_dep: 1, push_prev_dep: 1 },
+    { ...NO_DEPS, ...nop, opcode: 'LOAD', memory_type: 'INP', pop_next_dep: 1 },
+  ];
+}
+const BARRIER_LENGTH = layerBarrier().length;
+
 /** The closing synchronization: loads and stores signal compute, and FINISH waits for both. */
 function closingSync(): Insn[] {
-  const nop = { sram_base: 0, dram_base: 0, y_size: 0, x_size: 0, x_stride: 0, y_pad_0: 0, y_pad_1: 0, x_pad_0: 0, x_pad_1: 0 };
+  const nop = NOP_FIELDS;
   return [
     { ...NO_DEPS, ...nop, opcode: 'LOAD', memory_type: 'INP', push_next_dep: 1 },
     { ...NO_DEPS, ...nop, opcode: 'STORE', memory_type: 'OUT', push_prev_dep: 1 },
@@ -116,10 +133,10 @@ export function planRuns(ctx: BatchContext, layers: readonly VtaLayer[]): Device
   let cache = new UopCache(ctx.cfg.UOP_DEPTH);
   for (const layer of layers) {
     const insns = relocateLayer(ctx, layer);
-    if (insns.length + CLOSING_LENGTH > maxInsns) {
-      throw new ModelLoadError(ctx.model, `layer ${layer.name} has ${insns.length} instructions, more than one device run holds (${maxInsns - CLOSING_LENGTH})`);
+    if (insns.length + CLOSING_LENGTH + BARRIER_LENGTH > maxInsns) {
+      throw new ModelLoadError(ctx.model, `layer ${layer.name} has ${insns.length} instructions, more than one device run holds (${maxInsns - CLOSING_LENGTH - BARRIER_LENGTH})`);
     }
-    if (!current || current.insns.length + insns.length + CLOSING_LENGTH > maxInsns) {
+    if (!current || current.insns.length + BARRIER_LENGTH + insns.length + CLOSING_LENGTH > maxInsns) {
       if (current) current.insns.push(...closingSync());
       current = { insns: [], layers: [], uopCacheHits: 0 };
       runs.push(current);
@@ -133,6 +150,7 @@ export function planRuns(ctx: BatchContext, layers: readonly VtaLayer[]): Device
         hits++;
       }
     }
+    if (current.layers.length > 0) current.insns.push(...layerBarrier());
     const first = current.insns.length;
     current.insns.push(...insns);
     current.layers.push({
