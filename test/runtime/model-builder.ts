@@ -12,6 +12,7 @@ import {
   VtaLayerSchema,
   newModel,
   type CompiledModel,
+  type DeviceBuffer,
   type Step,
 } from '../../compiler/artifact/format.ts';
 import { valueInfo } from '../../compiler/artifact/values.ts';
@@ -80,7 +81,7 @@ export interface MatmulModelSpec {
 /** x (int8 [4, 32]) -> layer 0 -> ... -> layer n-1 -> y (int8 [4, 32]), all layers on VTA. */
 export function matmulModel(cfg: VtaConfig, spec: MatmulModelSpec): CompiledModel {
   const insns = encodeProgram(cfg, assemble(cfg, LAYER_ASM.replace('SHIFT', String(spec.shift))).insns);
-  const buffers = [];
+  const buffers: DeviceBuffer[] = [];
   const steps: Step[] = [];
   let id = 0;
   const activation = (name: string) => {

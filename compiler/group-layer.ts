@@ -1,0 +1,122 @@
+/**
+ * The bridge between the graph passes and the lowering: a fused kernel group (packed tensors,
+ * epilogue steps over IR constants) becomes a lowering `Layer` (shapes and epilogue values), plus
+ * the plain OIHW weights the lowering packs for its own tiling.
+ */
+import type { VtaConfig } from '../isa/config.ts';
+import type { Constant, Value } from './ir/graph.ts';
+import { LowerError, type EpilogueStep as LayerStep, type Layer } from './lower/index.ts';
+import type { EpilogueStep, VtaKernelGroup } from './passes/fuse.ts';
+
+export interface GroupLayer {
+  layer: Layer;
+  /** OIHW int8 weights ([O][I/groups][kh][kw]) for conv2d. */
+  weights?: Int8Array;
+  /** The second int8 operand (residual), when the epilogue adds one. */
+  residual?: Value;
+}
+
+const ints = (v: unknown, fallback: number[]): number[] => (Array.isArray(v) ? (v as number[]).map(Number) : fallback);
+
+/** [N/b, C/c, H, W, b, c] -> [N, C, H, W]. */
+function logicalNCHW(v: Value, name: string): [number, number, number, number] {
+  const s = v.type.shape;
+  if (s.length !== 6) throw new LowerError(name, `expected a packed 6-D activation, got shape (${s.join(', ')})`);
+  return [s[0]! * s[4]!, s[1]! * s[5]!, s[2]!, s[3]!];
+}
+
+/** OIHW{c}o{c}i -> OIHW. */
+function unpackWeights(w: Constant, name: string): { data: Int8Array; shape: [number, number, number, number] } {
+  const s = w.type.shape;
+  if (s.length !== 6 || w.type.dtype !== 'int8') throw new LowerError(name, `expected packed int8 weights OIHW{c}o{c}i, got (${s.join(', ')}) ${w.type.dtype}`);
+  const [ob, ib, kh, kw, co, ci] = s as [number, number, number, number, number, number];
+  const O = ob * co;
+  const I = ib * ci;
+  const src = w.value.data as Int8Array;
+  const out = new Int8Array(O * I * kh * kw);
+  let k = 0;
+  for (let a = 0; a < ob; a++)
+    for (let b = 0; b < ib; b++)
+      for (let y = 0; y < kh; y++)
+        for (let x = 0; x < kw; x++)
+          for (let o = 0; o < co; o++)
+            for (let i = 0; i < ci; i++) out[(((a * co + o) * I + b * ci + i) * kh + y) * kw + x] = src[k++]!;
+  return { data: out, shape: [O, I, kh, kw] };
+}
+
+function epilogue(steps: readonly EpilogueStep[], outChannels: number, name: string): { steps: LayerStep[]; residual?: Value } {
+  const out: LayerStep[] = [];
+  let residual: Value | undefined;
+  for (const s of steps) {
+    if (s.kind === 'alu') out.push({ kind: 'imm', op: s.op, imm: s.imm });
+    else if (s.kind === 'bias') {
+      if (!s.perChannel) throw new LowerError(name, 'a per-element int32 constant in the epilogue is not lowered yet (only per-channel ones)');
+      const values = Int32Array.from(s.value.value.data as Int32Array);
+      if (values.length !== outChannels) throw new LowerError(name, `a per-channel constant has ${values.length} values for ${outChannels} channels`);
+      out.push({ kind: 'channel', op: 'ADD', values });
+    } else {
+      if (residual) throw new LowerError(name, 'two residual inputs in one epilogue');
+      if (s.pre.length > 0) throw new LowerError(name, 'ALU steps on the residual before the add are not lowered yet');
+      residual = s.input;
+      out.push({ kind: 'residual', op: 'ADD' });
+    }
+  }
+  return { steps: out, residual };
+}
+
+export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): GroupLayer {
+  const [N, C, H, W] = logicalNCHW(g.data, name);
+  const a = g.attrs;
+  switch (g.anchor) {
+    case 'conv2d': {
+      if (!g.weight) throw new LowerError(name, 'conv2d group without weights');
+      const dilation = ints(a['dilation'], [1, 1]);
+      if (dilation.some((d) => d !== 1)) throw new LowerError(name, `dilation ${dilation.join('x')} is not supported on VTA`);
+      const { data, shape } = unpackWeights(g.weight, name);
+      const groups = Number(a['groups'] ?? 1);
+      if (shape[1] * groups !== C) throw new LowerError(name, `weights with ${shape[1]} input channels per group do not fit ${C} input channels in ${groups} groups`);
+      const { steps, residual } = epilogue(g.epilogue, shape[0], name);
+      const padding = ints(a['padding'], [0, 0, 0, 0]) as [number, number, number, number];
+      return {
+        layer: {
+          kind: 'conv2d',
+          name,
+          batch: N,
+          inChannels: C,
+          outChannels: shape[0],
+          height: H,
+          width: W,
+          kernel: [shape[2], shape[3]],
+          stride: ints(a['strides'], [1, 1]) as [number, number],
+          padding,
+          groups,
+          epilogue: steps,
+        },
+        weights: data,
+        residual,
+      };
+    }
+    case 'max_pool2d': {
+      if (g.epilogue.length > 0) throw new LowerError(name, 'max pooling with an epilogue is not lowered yet');
+      return {
+        layer: {
+          kind: 'maxpool',
+          name,
+          batch: N,
+          channels: C,
+          height: H,
+          width: W,
+          kernel: ints(a['pool_size'], [1, 1]) as [number, number],
+          stride: ints(a['strides'], [1, 1]) as [number, number],
+          padding: ints(a['padding'], [0, 0, 0, 0]) as [number, number, number, number],
+        },
+      };
+    }
+    case 'add': {
+      const { steps, residual } = epilogue(g.epilogue, C, name);
+      return { layer: { kind: 'eltwise', name, batch: N, channels: C, height: H, width: W, steps }, residual };
+    }
+    case 'dense':
+      throw new LowerError(name, `dense groups on VTA are not emitted yet (configuration ${cfg.fingerprint})`);
+  }
+}

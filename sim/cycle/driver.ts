@@ -1,0 +1,92 @@
+/**
+ * The `cyclesim` device target: the cycle-level simulator behind the runtime's driver interface.
+ * Like `sim`, it reads the instruction stream from device memory; its counters add `cycles` and
+ * the per-module figures (`<module>_<busy|token_stall|bus_stall|idle>_cycles`, GEMM/DRAM totals)
+ * to VTA's profiler counters, and `insnCycles` gives each instruction's completion cycle.
+ *
+ * targetOptions: `timing` (a JSON file path or an object of timing overrides), `functional`
+ * (default true; false models time only and leaves memory untouched), `kernel` (as `sim`).
+ */
+import { decodeProgram, INSN_BYTES } from '../../isa/codec.ts';
+import { VtaError } from '../../isa/errors.ts';
+import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../../runtime/driver.ts';
+import { Dram } from '../dram.ts';
+import type { KernelChoice } from '../state.ts';
+import { CycleSimulator } from './cyclesim.ts';
+import type { CycleResult } from './engine.ts';
+import { timingCounters } from './report.ts';
+import { DEFAULT_TIMING, loadTiming, makeTiming, type TimingConfig } from './timing.ts';
+
+const KNOWN_OPTIONS = ['timing', 'functional', 'kernel'];
+
+function timingOption(value: unknown): TimingConfig {
+  if (value === undefined) return DEFAULT_TIMING;
+  if (typeof value === 'string') return loadTiming(value);
+  return makeTiming(value, 'targetOptions.timing');
+}
+
+export class CycleSimDriver implements DeviceDriver {
+  readonly target = 'cyclesim' as const;
+  readonly config;
+  readonly memBytes: number;
+  private sim: CycleSimulator | null;
+  private readonly functional: boolean;
+  private last: CycleResult | null = null;
+
+  constructor(opts: DriverOptions) {
+    this.config = opts.config;
+    this.memBytes = opts.memBytes;
+    const to = opts.targetOptions ?? {};
+    for (const key of Object.keys(to)) {
+      if (!KNOWN_OPTIONS.includes(key)) throw new VtaError('VTA_DRIVER', `cyclesim: unknown targetOptions.${key} (known: ${KNOWN_OPTIONS.join(', ')})`);
+    }
+    const kernel = (to.kernel ?? 'auto') as KernelChoice;
+    if (!['auto', 'wasm', 'js'].includes(kernel)) {
+      throw new VtaError('VTA_DRIVER', `cyclesim: targetOptions.kernel must be auto, wasm or js, got ${JSON.stringify(kernel)}`);
+    }
+    if (to.functional !== undefined && typeof to.functional !== 'boolean') {
+      throw new VtaError('VTA_DRIVER', `cyclesim: targetOptions.functional must be true or false, got ${JSON.stringify(to.functional)}`);
+    }
+    this.functional = to.functional ?? true;
+    this.sim = new CycleSimulator(opts.config, new Dram(opts.memBytes), timingOption(to.timing), { kernel });
+  }
+
+  private open(): CycleSimulator {
+    if (!this.sim) throw new VtaError('VTA_DRIVER', 'cyclesim: the driver is closed');
+    return this.sim;
+  }
+
+  /** The full timing result of the last run (per-instruction cycles, trace-free), or null before one. */
+  get lastTiming(): CycleResult | null {
+    return this.last;
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    this.open().dram.write(offset, data);
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    return this.open().dram.read(offset, length);
+  }
+
+  async run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
+    const sim = this.open();
+    if (!Number.isInteger(insnOffset) || insnOffset % INSN_BYTES !== 0) {
+      throw new VtaError('VTA_DRIVER', `cyclesim: instruction offset ${insnOffset} is not ${INSN_BYTES}-byte aligned`);
+    }
+    if (!Number.isInteger(count) || count < 0) throw new VtaError('VTA_DRIVER', `cyclesim: instruction count must be a non-negative integer, got ${count}`);
+    sim.dram.check(insnOffset, count * INSN_BYTES, `instruction stream of ${count} instructions`);
+    const insns = decodeProgram(this.config, sim.dram.u8.slice(insnOffset, insnOffset + count * INSN_BYTES));
+    const run = sim.run(insns, { functional: this.functional, timeoutMs: opts.timeoutMs });
+    this.last = run.timing;
+    return { counters: { ...run.counters, ...timingCounters(run.timing) }, insnCycles: run.timing.complete };
+  }
+
+  async close(): Promise<void> {
+    this.open();
+    this.sim = null;
+    this.last = null;
+  }
+}
+
+export const createCycleSimDriver: DriverFactory = async (opts) => new CycleSimDriver(opts);
