@@ -35,6 +35,7 @@ const POP_PREV = [-1, L2G, G2S];
 const POP_NEXT = [G2L, S2G, -1];
 const PUSH_PREV = [-1, G2L, S2G];
 const PUSH_NEXT = [L2G, G2S, -1];
+const IMPOSSIBLE = -2;
 
 function moduleIndex(insn: Insn): number {
   const m = moduleOf(insn);
@@ -45,71 +46,105 @@ export function scheduleProgram(insns: readonly Insn[], opts: ScheduleOptions = 
   const tokenDepth = opts.tokenQueueDepth ?? 8;
   const cmdDepth = opts.commandQueueDepth ?? 512;
   const n = insns.length;
+  // Flags decoded once into queue ids (-1: none; IMPOSSIBLE: a flag the module does not have).
   const mod = new Uint8Array(n);
-  for (let i = 0; i < n; i++) mod[i] = moduleIndex(insns[i]!);
+  const popA = new Int8Array(n);
+  const popB = new Int8Array(n);
+  const pushA = new Int8Array(n);
+  const pushB = new Int8Array(n);
+  const perModule = [0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    const insn = insns[i]!;
+    const m = moduleIndex(insn);
+    mod[i] = m;
+    perModule[m]!++;
+    popA[i] = insn.pop_prev_dep ? (POP_PREV[m]! < 0 ? IMPOSSIBLE : POP_PREV[m]!) : -1;
+    popB[i] = insn.pop_next_dep ? (POP_NEXT[m]! < 0 ? IMPOSSIBLE : POP_NEXT[m]!) : -1;
+    pushA[i] = insn.push_prev_dep ? PUSH_PREV[m]! : -1;
+    pushB[i] = insn.push_next_dep ? PUSH_NEXT[m]! : -1;
+  }
+  // Each module's command queue is the subsequence of its instructions: fetched ones are
+  // [head, tail) of `queue[m]`.
+  const queue = perModule.map((c) => new Int32Array(c));
+  const tail = [0, 0, 0];
+  const head = [0, 0, 0];
+  // Token queues are rings of `tokenDepth` vector clocks (3 ints each).
+  const tokClock = new Int32Array(4 * tokenDepth * 3);
+  const tokHead = [0, 0, 0, 0];
+  const tokCount = [0, 0, 0, 0];
+  // Clock of each module: the latest instruction index of each module it is ordered after.
+  const clock = new Int32Array(9).fill(-1);
+  // Queues a module still has to push into for the instruction it last executed.
+  const pendA = [-1, -1, -1];
+  const pendB = [-1, -1, -1];
+  const pendingIndex = [-1, -1, -1];
+
+  const push = (q: number, m: number): boolean => {
+    if (tokCount[q]! >= tokenDepth) return false;
+    const slot = ((tokHead[q]! + tokCount[q]!) % tokenDepth) * 3 + q * tokenDepth * 3;
+    tokClock[slot] = clock[m * 3]!;
+    tokClock[slot + 1] = clock[m * 3 + 1]!;
+    tokClock[slot + 2] = clock[m * 3 + 2]!;
+    tokCount[q]!++;
+    return true;
+  };
+  const pop = (q: number, m: number): void => {
+    const slot = tokHead[q]! * 3 + q * tokenDepth * 3;
+    for (let k = 0; k < 3; k++) if (tokClock[slot + k]! > clock[m * 3 + k]!) clock[m * 3 + k] = tokClock[slot + k]!;
+    tokHead[q] = (tokHead[q]! + 1) % tokenDepth;
+    tokCount[q]!--;
+  };
+  const ready = (q: number): boolean => q === -1 || (q >= 0 && tokCount[q]! > 0);
 
   const order = new Int32Array(n);
   let executed = 0;
   let fetched = 0;
-  // Per-module command queue: indices into insns, consumed from `head`.
-  const cmd: number[][] = [[], [], []];
-  const head = [0, 0, 0];
-  // Token queues hold the vector clock of each pushed token.
-  const tokens: Int32Array[][] = [[], [], [], []];
-  const tokenHead = [0, 0, 0, 0];
-  const count = (q: number) => tokens[q]!.length - tokenHead[q]!;
-  // Clock of each module: the latest instruction index of each module it is ordered after.
-  const clock = [Int32Array.of(-1, -1, -1), Int32Array.of(-1, -1, -1), Int32Array.of(-1, -1, -1)];
-  // Queues a module still has to push into for the instruction it last executed.
-  const pending: number[][] = [[], [], []];
-  const pendingIndex = [-1, -1, -1];
-
   for (;;) {
     let progress = false;
-    while (fetched < n && cmd[mod[fetched]!]!.length - head[mod[fetched]!]! < cmdDepth) {
-      cmd[mod[fetched]!]!.push(fetched++);
+    while (fetched < n) {
+      const m = mod[fetched]!;
+      if (tail[m]! - head[m]! >= cmdDepth) break;
+      queue[m]![tail[m]!++] = fetched++;
       progress = true;
     }
     for (let m = 0; m < 3; m++) {
       for (;;) {
-        const pend = pending[m]!;
-        while (pend.length > 0 && count(pend[0]!) < tokenDepth) {
-          tokens[pend.shift()!]!.push(clock[m]!.slice());
+        if (pendA[m]! >= 0 && push(pendA[m]!, m)) {
+          pendA[m] = -1;
           progress = true;
         }
-        if (pend.length > 0) break;
-        const q = cmd[m]!;
-        if (head[m]! >= q.length) break;
-        const idx = q[head[m]!]!;
-        const insn = insns[idx]!;
-        const pops: number[] = [];
-        if (insn.pop_prev_dep) pops.push(POP_PREV[m]!);
-        if (insn.pop_next_dep) pops.push(POP_NEXT[m]!);
-        if (pops.some((p) => p < 0 || count(p) === 0)) break;
-        for (const p of pops) {
-          const c = tokens[p]![tokenHead[p]!++]!;
-          const mine = clock[m]!;
-          for (let k = 0; k < 3; k++) if (c[k]! > mine[k]!) mine[k] = c[k]!;
+        if (pendB[m]! >= 0 && push(pendB[m]!, m)) {
+          pendB[m] = -1;
+          progress = true;
         }
-        clock[m]![m] = idx;
+        if (pendA[m]! >= 0 || pendB[m]! >= 0 || head[m]! >= tail[m]!) break;
+        const idx = queue[m]![head[m]!]!;
+        const a = popA[idx]!;
+        const b = popB[idx]!;
+        if (!ready(a) || !ready(b)) break;
+        if (a >= 0) pop(a, m);
+        if (b >= 0) pop(b, m);
+        clock[m * 3 + m] = idx;
         order[executed++] = idx;
         head[m]!++;
         progress = true;
-        if (insn.opcode === 'FINISH') checkFinishOrdering(insns, mod, idx, clock[m]!);
-        if (insn.push_prev_dep && PUSH_PREV[m]! >= 0) pend.push(PUSH_PREV[m]!);
-        if (insn.push_next_dep && PUSH_NEXT[m]! >= 0) pend.push(PUSH_NEXT[m]!);
+        if (insns[idx]!.opcode === 'FINISH') checkFinishOrdering(insns, mod, idx, clock.subarray(m * 3, m * 3 + 3));
+        pendA[m] = pushA[idx]!;
+        pendB[m] = pushB[idx]!;
         pendingIndex[m] = idx;
       }
     }
-    const pendingLeft = pending.some((p) => p.length > 0);
+    const pendingLeft = pendA.some((q) => q >= 0) || pendB.some((q) => q >= 0);
     if (executed === n && !pendingLeft) break;
-    if (!progress) throw describeDeadlock(insns, mod, cmd, head, pending, pendingIndex, count, fetched, cmdDepth);
+    if (!progress) {
+      throw describeDeadlock(mod, queue, head, tail, pendA, pendB, pendingIndex, popA, popB, tokCount, fetched, cmdDepth);
+    }
   }
   for (let q = 0; q < 4; q++) {
-    if (count(q) > 0) {
+    if (tokCount[q]! > 0) {
       throw new ProgramError(
         -1,
-        `the stream leaves ${count(q)} token(s) in the ${TOKEN_QUEUE_NAMES[q]} queue at its end; every push needs a matching pop, or the next run starts with stale tokens`,
+        `the stream leaves ${tokCount[q]} token(s) in the ${TOKEN_QUEUE_NAMES[q]} queue at its end; every push needs a matching pop, or the next run starts with stale tokens`,
       );
     }
   }
@@ -129,13 +164,16 @@ function checkFinishOrdering(insns: readonly Insn[], mod: Uint8Array, finish: nu
 }
 
 function describeDeadlock(
-  insns: readonly Insn[],
   mod: Uint8Array,
-  cmd: number[][],
+  queue: Int32Array[],
   head: number[],
-  pending: number[][],
+  tail: number[],
+  pendA: number[],
+  pendB: number[],
   pendingIndex: number[],
-  count: (q: number) => number,
+  popA: Int8Array,
+  popB: Int8Array,
+  tokCount: number[],
   fetched: number,
   cmdDepth: number,
 ): DeadlockError {
@@ -143,22 +181,24 @@ function describeDeadlock(
   let best: DeadlockError | null = null;
   let bestIndex = Infinity;
   for (let m = 0; m < 3; m++) {
-    if (pending[m]!.length > 0 && pendingIndex[m]! < bestIndex) {
-      bestIndex = pendingIndex[m]!;
-      best = new DeadlockError(MODULE_NAMES[m]!, bestIndex, TOKEN_QUEUE_NAMES[pending[m]![0]!]!, 'full');
+    const full = pendA[m]! >= 0 ? pendA[m]! : pendB[m]!;
+    if (full >= 0) {
+      if (pendingIndex[m]! < bestIndex) {
+        bestIndex = pendingIndex[m]!;
+        best = new DeadlockError(MODULE_NAMES[m]!, bestIndex, TOKEN_QUEUE_NAMES[full]!, 'full');
+      }
       continue;
     }
-    if (head[m]! >= cmd[m]!.length) continue;
-    const idx = cmd[m]![head[m]!]!;
+    if (head[m]! >= tail[m]!) continue;
+    const idx = queue[m]![head[m]!]!;
     if (idx >= bestIndex) continue;
-    const insn = insns[idx]!;
-    const q = insn.pop_prev_dep && (POP_PREV[m]! < 0 || count(POP_PREV[m]!) === 0) ? POP_PREV[m]! : POP_NEXT[m]!;
+    const a = popA[idx]!;
+    const q = a === IMPOSSIBLE || (a >= 0 && tokCount[a] === 0) ? a : popB[idx]!;
     bestIndex = idx;
     best = new DeadlockError(MODULE_NAMES[m]!, idx, q >= 0 ? TOKEN_QUEUE_NAMES[q]! : 'nonexistent', 'empty');
   }
-  if (best === null || (fetched < insns.length && fetched < bestIndex)) {
-    const m = mod[fetched]!;
-    return new DeadlockError('fetch', fetched, `${MODULE_NAMES[m]} command (depth ${cmdDepth})`, 'full');
+  if (best === null || (fetched < mod.length && fetched < bestIndex)) {
+    return new DeadlockError('fetch', fetched, `${MODULE_NAMES[mod[fetched]!]} command (depth ${cmdDepth})`, 'full');
   }
   return best;
 }

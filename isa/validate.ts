@@ -23,49 +23,50 @@ export function dramRange(cfg: VtaConfig, insn: MemInsn): [number, number] | nul
   return [first, end];
 }
 
+function invalid(insn: Insn, index: number, msg: string): never {
+  throw new ProgramError(index, `${insn.opcode}: ${msg}`);
+}
+
 /** Checks one instruction's semantic rules (field widths are checked by the codec). */
 export function validateInsn(cfg: VtaConfig, insn: Insn, index: number, memBytes?: number): void {
-  const fail = (msg: string): never => {
-    throw new ProgramError(index, `${insn.opcode}: ${msg}`);
-  };
   const module = moduleOf(insn);
   if (module === 'load' && (insn.pop_prev_dep || insn.push_prev_dep)) {
-    fail('a load-module instruction may not use pop_prev_dep/push_prev_dep (the load module has no previous stage)');
+    invalid(insn, index, 'a load-module instruction may not use pop_prev_dep/push_prev_dep (the load module has no previous stage)');
   }
   if (module === 'store' && (insn.pop_next_dep || insn.push_next_dep)) {
-    fail('a STORE may not use pop_next_dep/push_next_dep (the store module has no next stage)');
+    invalid(insn, index, 'a STORE may not use pop_next_dep/push_next_dep (the store module has no next stage)');
   }
   switch (insn.opcode) {
     case 'LOAD':
     case 'STORE': {
-      if (insn.opcode === 'LOAD' && insn.memory_type === 'OUT') fail('memory_type OUT cannot be loaded');
-      if (insn.opcode === 'STORE' && insn.memory_type !== 'OUT') fail(`memory_type must be OUT, got ${insn.memory_type}`);
+      if (insn.opcode === 'LOAD' && insn.memory_type === 'OUT') invalid(insn, index, 'memory_type OUT cannot be loaded');
+      if (insn.opcode === 'STORE' && insn.memory_type !== 'OUT') invalid(insn, index, `memory_type must be OUT, got ${insn.memory_type}`);
       if (insn.x_size === 0) return;
       const padded = insn.y_pad_0 || insn.y_pad_1 || insn.x_pad_0 || insn.x_pad_1;
       if (padded && (insn.opcode === 'STORE' || insn.memory_type === 'UOP')) {
-        fail(`${insn.opcode === 'STORE' ? 'a STORE' : 'a UOP load'} cannot pad`);
+        invalid(insn, index, `${insn.opcode === 'STORE' ? 'a STORE' : 'a UOP load'} cannot pad`);
       }
       // Overlapping rows are harmless to read (x_stride 0 broadcasts a row) but would make a
       // STORE's result depend on write order, which parallel implementations need not keep.
       if (insn.opcode === 'STORE' && insn.x_stride < insn.x_size) {
-        fail(`x_stride=${insn.x_stride} is smaller than x_size=${insn.x_size}: stored rows would overlap`);
+        invalid(insn, index, `x_stride=${insn.x_stride} is smaller than x_size=${insn.x_size}: stored rows would overlap`);
       }
       const depth = sramDepth(cfg, insn.memory_type);
       const end = insn.sram_base + sramExtent(insn);
       if (end > depth) {
-        fail(`SRAM range [${insn.sram_base}, ${end}) of ${insn.memory_type} exceeds its depth ${depth}`);
+        invalid(insn, index, `SRAM range [${insn.sram_base}, ${end}) of ${insn.memory_type} exceeds its depth ${depth}`);
       }
       const range = dramRange(cfg, insn);
       if (memBytes !== undefined && range && range[1] > memBytes) {
-        fail(`DRAM bytes [${range[0]}, ${range[1]}) fall outside the ${memBytes}-byte device memory`);
+        invalid(insn, index, `DRAM bytes [${range[0]}, ${range[1]}) fall outside the ${memBytes}-byte device memory`);
       }
       return;
     }
     case 'GEMM':
     case 'ALU':
-      if (insn.uop_bgn > insn.uop_end) fail(`uop_bgn=${insn.uop_bgn} is greater than uop_end=${insn.uop_end}`);
-      if (insn.uop_end > cfg.UOP_DEPTH) fail(`uop_end=${insn.uop_end} exceeds the uop depth ${cfg.UOP_DEPTH}`);
-      if (insn.opcode === 'ALU' && insn.reset_reg) fail('reset_reg must be 0 for ALU');
+      if (insn.uop_bgn > insn.uop_end) invalid(insn, index, `uop_bgn=${insn.uop_bgn} is greater than uop_end=${insn.uop_end}`);
+      if (insn.uop_end > cfg.UOP_DEPTH) invalid(insn, index, `uop_end=${insn.uop_end} exceeds the uop depth ${cfg.UOP_DEPTH}`);
+      if (insn.opcode === 'ALU' && insn.reset_reg) invalid(insn, index, 'reset_reg must be 0 for ALU');
       return;
     case 'FINISH':
       return;
