@@ -136,7 +136,7 @@ function padLoads(cfg: VtaConfig): TestProgram {
   const b = new ProgramBuilder(cfg);
   const inp = b.data('inp', 'i8', int8s(r, 32 * inpLanes));
   const wgt = b.data('wgt', 'i8', int8s(r, 8 * wgtLanes));
-  const acc = b.data('acc', 'i32', int32s(r, 16 * accLanes));
+  const acc = b.data('acc', 'i32', int32s(r, 20 * accLanes));
   const acc8 = b.data('acc8', 'i8', int8s(r, 16 * accLanes));
   // Identity weights expose inputs through GEMM; unit inputs expose weights.
   const ident = b.data('ident', 'i8', Array.from({ length: wgtLanes }, (_, i) => (Math.floor(i / cfg.BLOCK_IN) === i % cfg.BLOCK_IN ? 1 : 0)));
@@ -209,11 +209,11 @@ function stridedStores(cfg: VtaConfig): TestProgram {
   const r = rng(505);
   const { accLanes } = dims(cfg);
   const b = new ProgramBuilder(cfg);
-  const acc = b.data('acc', 'i32', int32s(r, 16 * accLanes));
+  const acc = b.data('acc', 'i32', int32s(r, 20 * accLanes));
   const out = b.zero('out', 40 * accLanes);
   const out2 = b.zero('out2', 8 * accLanes);
   const o = b.base(out, 'OUT');
-  b.load('ACC', { sram_base: 0, dram_base: b.base(acc, 'ACC'), y_size: 1, x_size: 16, x_stride: 16 });
+  b.load('ACC', { sram_base: 0, dram_base: b.base(acc, 'ACC'), y_size: 1, x_size: 20, x_stride: 20 });
   b.store({ sram_base: 0, dram_base: o, y_size: 3, x_size: 2, x_stride: 5 });
   b.store({ sram_base: 6, dram_base: o + 2, y_size: 2, x_size: 1, x_stride: 3 });
   b.store({ sram_base: 8, dram_base: o + 20, y_size: 4, x_size: 3, x_stride: 4 });
