@@ -3,11 +3,10 @@
  * instruction stream is read from device memory, as a core's fetch unit would, so the runtime
  * drives it exactly like hardware.
  */
-import { decodeProgram, INSN_BYTES } from '../isa/codec.ts';
 import { VtaError } from '../isa/errors.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
 import { Dram } from './dram.ts';
-import type { KernelChoice } from './state.ts';
+import { kernelOption, readStream } from './driver-common.ts';
 import { FunctionalSimulator } from './fsim.ts';
 
 class SimDriver implements DeviceDriver {
@@ -19,10 +18,7 @@ class SimDriver implements DeviceDriver {
   constructor(opts: DriverOptions) {
     this.config = opts.config;
     this.memBytes = opts.memBytes;
-    const kernel = (opts.targetOptions?.kernel ?? 'auto') as KernelChoice;
-    if (!['auto', 'wasm', 'js'].includes(kernel)) {
-      throw new VtaError('VTA_DRIVER', `sim: targetOptions.kernel must be auto, wasm or js, got ${JSON.stringify(kernel)}`);
-    }
+    const kernel = kernelOption('sim', opts.targetOptions?.kernel);
     this.sim = new FunctionalSimulator(opts.config, new Dram(opts.memBytes), { kernel });
   }
 
@@ -41,12 +37,7 @@ class SimDriver implements DeviceDriver {
 
   async run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
     const sim = this.open();
-    if (!Number.isInteger(insnOffset) || insnOffset % INSN_BYTES !== 0) {
-      throw new VtaError('VTA_DRIVER', `sim: instruction offset ${insnOffset} is not ${INSN_BYTES}-byte aligned`);
-    }
-    if (!Number.isInteger(count) || count < 0) throw new VtaError('VTA_DRIVER', `sim: instruction count must be a non-negative integer, got ${count}`);
-    sim.dram.check(insnOffset, count * INSN_BYTES, `instruction stream of ${count} instructions`);
-    const insns = decodeProgram(this.config, sim.dram.u8.subarray(insnOffset, insnOffset + count * INSN_BYTES));
+    const insns = readStream('sim', this.config, sim.dram, insnOffset, count);
     const counters = sim.run(insns, { timeoutMs: opts.timeoutMs });
     return { counters: { ...counters } };
   }

@@ -7,11 +7,10 @@
  * targetOptions: `timing` (a JSON file path or an object of timing overrides), `functional`
  * (default true; false models time only and leaves memory untouched), `kernel` (as `sim`).
  */
-import { decodeProgram, INSN_BYTES } from '../../isa/codec.ts';
 import { VtaError } from '../../isa/errors.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../../runtime/driver.ts';
 import { Dram } from '../dram.ts';
-import type { KernelChoice } from '../state.ts';
+import { kernelOption, readStream } from '../driver-common.ts';
 import { CycleSimulator } from './cyclesim.ts';
 import type { CycleResult } from './engine.ts';
 import { timingCounters } from './report.ts';
@@ -40,10 +39,7 @@ export class CycleSimDriver implements DeviceDriver {
     for (const key of Object.keys(to)) {
       if (!KNOWN_OPTIONS.includes(key)) throw new VtaError('VTA_DRIVER', `cyclesim: unknown targetOptions.${key} (known: ${KNOWN_OPTIONS.join(', ')})`);
     }
-    const kernel = (to.kernel ?? 'auto') as KernelChoice;
-    if (!['auto', 'wasm', 'js'].includes(kernel)) {
-      throw new VtaError('VTA_DRIVER', `cyclesim: targetOptions.kernel must be auto, wasm or js, got ${JSON.stringify(kernel)}`);
-    }
+    const kernel = kernelOption('cyclesim', to.kernel);
     if (to.functional !== undefined && typeof to.functional !== 'boolean') {
       throw new VtaError('VTA_DRIVER', `cyclesim: targetOptions.functional must be true or false, got ${JSON.stringify(to.functional)}`);
     }
@@ -71,12 +67,7 @@ export class CycleSimDriver implements DeviceDriver {
 
   async run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
     const sim = this.open();
-    if (!Number.isInteger(insnOffset) || insnOffset % INSN_BYTES !== 0) {
-      throw new VtaError('VTA_DRIVER', `cyclesim: instruction offset ${insnOffset} is not ${INSN_BYTES}-byte aligned`);
-    }
-    if (!Number.isInteger(count) || count < 0) throw new VtaError('VTA_DRIVER', `cyclesim: instruction count must be a non-negative integer, got ${count}`);
-    sim.dram.check(insnOffset, count * INSN_BYTES, `instruction stream of ${count} instructions`);
-    const insns = decodeProgram(this.config, sim.dram.u8.slice(insnOffset, insnOffset + count * INSN_BYTES));
+    const insns = readStream('cyclesim', this.config, sim.dram, insnOffset, count);
     const run = sim.run(insns, { functional: this.functional, timeoutMs: opts.timeoutMs });
     this.last = run.timing;
     return { counters: { ...run.counters, ...timingCounters(run.timing) }, insnCycles: run.timing.complete };
