@@ -103,6 +103,7 @@ export class Code {
   v128Load(offset: number) { return this.simd(0x00, 4, ...uleb(offset)); }
   v128Store(offset: number) { return this.simd(0x0b, 4, ...uleb(offset)); }
   v128Load16Splat(offset: number) { return this.simd(0x08, 1, ...uleb(offset)); }
+  v128Load32Splat(offset: number) { return this.simd(0x09, 2, ...uleb(offset)); }
   v128Zero() { return this.simd(0x0c, ...new Array<number>(16).fill(0)); }
   /** i8x16.shuffle: byte i of the result is byte lanes[i] of a (0-15) or b (16-31). */
   i8x16Shuffle(lanes: readonly number[]) { return this.simd(0x0d, ...lanes); }
@@ -116,6 +117,8 @@ export class Code {
   i32x4Splat() { return this.simd(0x11); }
   i32x4Shl() { return this.simd(0xab); }
   i32x4ShrS() { return this.simd(0xac); }
+  f32x4Add() { return this.simd(0xe4); }
+  f32x4Mul() { return this.simd(0xe6); }
 
   encode(): number[] {
     // Locals are declared in runs of one type.

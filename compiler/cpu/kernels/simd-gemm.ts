@@ -4,16 +4,10 @@
  * 4 rows and B in panels of 8 columns (both [k][lanes]); each step of k loads
  * one B row pair as two f32x4 vectors, splats the 4 A values and updates a
  * 4 x 8 tile held in eight vector accumulators. Sums are float32, as in
- * onnxruntime's kernels. The module is emitted with sim/'s WebAssembly writer;
- * that writer has no float instructions yet, so the three used here are
- * appended as raw opcodes (numbers from the WebAssembly SIMD specification).
+ * onnxruntime's kernels. The module is emitted with sim/'s WebAssembly writer.
  */
 import { buildModule, Code, I32, V128, webAssembly, type WasmMemory } from '../../../sim/wasm.ts';
 
-const F32X4_ADD = [0xfd, 0xe4, 0x01];
-const F32X4_MUL = [0xfd, 0xe6, 0x01];
-/** v128.load32_splat with a 4-byte alignment hint and the given offset (< 128). */
-const load32Splat = (offset: number) => [0xfd, 0x09, 2, offset];
 
 export const A_PANEL = 4;
 export const B_PANEL = 8;
@@ -25,7 +19,6 @@ function gemmCode(): Code {
   const jp = c.local(I32), ip = c.local(I32), pa = c.local(I32), pb = c.local(I32), pc = c.local(I32), k = c.local(I32);
   const acc = Array.from({ length: 8 }, () => c.local(V128));
   const b0 = c.local(V128), b1 = c.local(V128), av = c.local(V128);
-  const raw = (bytes: number[]) => c.bytes.push(...bytes);
   c.i32(0).set(jp);
   c.loopBegin();
   c.i32(0).set(ip);
@@ -38,13 +31,11 @@ function gemmCode(): Code {
   c.get(pb).v128Load(0).set(b0);
   c.get(pb).v128Load(16).set(b1);
   for (let r = 0; r < A_PANEL; r++) {
-    c.get(pa);
-    raw(load32Splat(4 * r));
-    c.set(av);
+    c.get(pa).v128Load32Splat(4 * r).set(av);
     for (const [slot, b] of [[2 * r, b0], [2 * r + 1, b1]] as const) {
       c.get(acc[slot]!).get(av).get(b);
-      raw(F32X4_MUL);
-      raw(F32X4_ADD);
+      c.f32x4Mul();
+      c.f32x4Add();
       c.set(acc[slot]!);
     }
   }
