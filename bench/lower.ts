@@ -1,0 +1,173 @@
+/**
+ * The VTA part of ResNet-18 (every conv of layer1..layer4, residual adds fused into the second conv
+ * of each block as an ACC_8BIT operand) lowered and run in the cycle-level simulator with the
+ * default configuration: cycles and GEMM utilization per layer and in total (ideal = MACs / 256
+ * per cycle), after tuning; and the lowering time of the whole set without tuning.
+ *
+ * `node --import tsx bench/lower.ts [--tune none|quick|full]` prints the per-layer table alone.
+ */
+import { preset, type VtaConfig } from '../isa/config.ts';
+import { DEFAULT_TIMING } from '../sim/cycle/timing.ts';
+import type { Insn } from '../isa/types.ts';
+import { Dram } from '../sim/dram.ts';
+import { CycleSimulator } from '../sim/cycle/cyclesim.ts';
+import type { CycleResult } from '../sim/cycle/engine.ts';
+import {
+  layerMacs,
+  lowerLayer,
+  measureCycles,
+  placeBuffers,
+  relocate,
+  ScheduleCache,
+  withFinish,
+  type Conv2dLayer,
+  type EpilogueStep,
+  type TuneLevel,
+} from '../compiler/lower/index.ts';
+import { formatNumber, type BenchRow, type BenchSuite } from './harness.ts';
+
+/** TSIM's ResNet-18 figure (reference vta-compiler.md §6) and the issue's target. */
+const TVM_CYCLES = 31e6;
+const TARGET_CYCLES = 12e6;
+
+function requant(cout: number, relu: boolean, residual: boolean): EpilogueStep[] {
+  const bias = Int32Array.from({ length: cout }, (_, i) => ((i * 7919) % 2001) - 1000);
+  return [
+    { kind: 'channel', op: 'ADD', values: bias },
+    { kind: 'imm', op: 'ADD', imm: 1 << 7 },
+    { kind: 'imm', op: 'SHR', imm: 8 },
+    ...(residual ? [{ kind: 'residual', op: 'ADD' } as const] : []),
+    { kind: 'imm', op: 'MAX', imm: relu ? 0 : -127 },
+    { kind: 'imm', op: 'MIN', imm: 127 },
+  ];
+}
+
+/** The convs of torchvision's resnet18 layer1..layer4 at 224x224 input, in execution order. */
+export function resnet18Layers(): Conv2dLayer[] {
+  const layers: Conv2dLayer[] = [];
+  const conv = (name: string, cin: number, cout: number, size: number, k: number, s: number, epilogue: EpilogueStep[]): void => {
+    const p = k === 3 ? 1 : 0;
+    layers.push({
+      kind: 'conv2d',
+      name,
+      batch: 1,
+      inChannels: cin,
+      outChannels: cout,
+      height: size,
+      width: size,
+      kernel: [k, k],
+      stride: [s, s],
+      padding: [p, p, p, p],
+      groups: 1,
+      epilogue,
+    });
+  };
+  let cin = 64;
+  let size = 56;
+  [64, 128, 256, 512].forEach((c, li) => {
+    for (let b = 0; b < 2; b++) {
+      const s = li > 0 && b === 0 ? 2 : 1;
+      const name = `layer${li + 1}.${b}`;
+      conv(`${name}.conv1`, cin, c, size, 3, s, requant(c, true, false));
+      if (s === 2) conv(`${name}.downsample`, cin, c, size, 1, 2, requant(c, false, false));
+      size = size / s;
+      conv(`${name}.conv2+add`, c, c, size, 3, 1, requant(c, true, true));
+      cin = c;
+    }
+  });
+  return layers;
+}
+
+export interface LayerFigure {
+  name: string;
+  tiling: string;
+  cycles: number;
+  macs: number;
+  utilization: number;
+}
+
+export interface ResnetRun {
+  layers: LayerFigure[];
+  /** Cycles of all layers' streams concatenated with one FINISH, as the runtime would run them. */
+  chained: CycleResult;
+}
+
+export function runResnet(cfg: VtaConfig, tune: TuneLevel, cache = new ScheduleCache()): ResnetRun {
+  const insns: Insn[] = [];
+  let at = 0;
+  const layers = resnet18Layers().map((l) => {
+    const { lowered, cycles } = lowerLayer(cfg, l, { tune, cache });
+    const placed = placeBuffers(cfg, lowered, at);
+    at = placed.end;
+    insns.push(...relocate(cfg, lowered, placed.bases));
+    const c = cycles ?? measureCycles(cfg, lowered, DEFAULT_TIMING).cycles;
+    const macs = layerMacs(l);
+    return { name: l.name, tiling: lowered.tiling, cycles: c, macs, utilization: macs / cfg.MACS_PER_UOP / c };
+  });
+  const chained = new CycleSimulator(cfg, new Dram(at), DEFAULT_TIMING).run(withFinish(insns), { functional: false }).timing;
+  return { layers, chained };
+}
+
+function compileSeconds(cfg: VtaConfig): number {
+  const t0 = performance.now();
+  const cache = new ScheduleCache();
+  for (const l of resnet18Layers()) lowerLayer(cfg, l, { tune: 'none', cache });
+  return (performance.now() - t0) / 1000;
+}
+
+export const lowerSuite: BenchSuite = {
+  name: 'lower',
+  async run({ quick, log }) {
+    const cfg = preset('default');
+    const tune: TuneLevel = quick ? 'none' : 'quick';
+    const rows: BenchRow[] = [];
+    const { layers: figures, chained } = runResnet(cfg, tune);
+    for (const f of figures) {
+      rows.push({
+        suite: 'lower',
+        name: `resnet18 ${f.name}`,
+        value: f.cycles,
+        unit: 'cycles',
+        note: `GEMM util ${(f.utilization * 100).toFixed(1)}%, ${f.tiling}`,
+      });
+    }
+    const total = chained.cycles;
+    const macs = figures.reduce((n, f) => n + f.macs, 0);
+    log(`total ${formatNumber(total)} cycles (tune ${tune})`);
+    rows.push({
+      suite: 'lower',
+      name: `resnet18 layer1-4 total, one stream (tune ${tune})`,
+      value: total,
+      unit: 'cycles',
+      reference: { label: 'TVM/VTA tsim', value: TVM_CYCLES, unit: 'cycles' },
+      note: `target <= ${formatNumber(TARGET_CYCLES)}; sum of layers alone ${formatNumber(figures.reduce((n, f) => n + f.cycles, 0))}`,
+    });
+    rows.push({
+      suite: 'lower',
+      name: 'resnet18 layer1-4 GEMM utilization',
+      value: macs / cfg.MACS_PER_UOP / total,
+      unit: 'ratio',
+      note: 'ideal = MACs / 256 per cycle',
+    });
+    rows.push({
+      suite: 'lower',
+      name: 'resnet18 layer1-4 lowering time (tune none)',
+      value: compileSeconds(cfg),
+      unit: 's',
+      note: 'target < 5 s for the whole model',
+    });
+    return rows;
+  },
+};
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const tuneArg = process.argv.indexOf('--tune');
+  const tune = (tuneArg > 0 ? process.argv[tuneArg + 1] : 'none') as TuneLevel;
+  const cfg = preset('default');
+  const { layers: figs, chained } = runResnet(cfg, tune);
+  for (const f of figs) console.log(`${f.name.padEnd(26)} ${formatNumber(f.cycles).padStart(12)}  ${(f.utilization * 100).toFixed(1).padStart(5)}%  ${f.tiling}`);
+  const sum = figs.reduce((n, f) => n + f.cycles, 0);
+  const macs = figs.reduce((n, f) => n + f.macs, 0);
+  console.log(`sum of layers ${formatNumber(sum)} cycles; one stream ${formatNumber(chained.cycles)} cycles, GEMM utilization ${((macs / cfg.MACS_PER_UOP / chained.cycles) * 100).toFixed(1)}% (simulator: ${(chained.gemm.utilization * 100).toFixed(1)}%)`);
+  console.log(`lowering time of the whole set (tune none): ${compileSeconds(cfg).toFixed(2)} s`);
+}
