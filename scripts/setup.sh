@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the toolchain needs on Debian 12, skipping what is already there:
 #   npm      the npm packages (npm ci)
-#   system   Debian packages: POCL (OpenCL), Verilator, yosys, Chromium (SwiftShader Vulkan for WebGPU)
+#   system   Debian packages: POCL (OpenCL), Verilator, yosys, Chromium and the Vulkan loader (WebGPU on SwiftShader)
 #   native   the native parts: the OpenCL host addon, the Chisel core (Maven) and its Verilator harness
 # With no argument, all three in that order.
 set -euo pipefail
@@ -17,7 +17,8 @@ install_npm() {
   fi
 }
 
-SYSTEM_PACKAGES=(pocl-opencl-icd ocl-icd-opencl-dev opencl-headers clinfo verilator yosys chromium)
+# libvulkan1: Dawn (the webgpu package) loads libvulkan.so.1; chromium ships SwiftShader's Vulkan driver.
+SYSTEM_PACKAGES=(pocl-opencl-icd ocl-icd-opencl-dev opencl-headers clinfo verilator yosys chromium libvulkan1)
 
 install_system() {
   local missing=()

@@ -1,0 +1,83 @@
+/**
+ * The shared corpus (test/programs) on the webgpu target against the functional simulator: all of
+ * DRAM below the instruction stream bit-identical after the run, and the same profiler counters.
+ * Several configurations exercise the byte packing (BLOCK 2 gives 2-byte inp/out elements, so
+ * DRAM and SRAM accesses that are not word aligned), and every dispatch path (a wide dispatch per
+ * instruction, independent instructions side by side in one dispatch, and runs of instructions in
+ * one single-workgroup dispatch).
+ *
+ * One driver serves all programs of a configuration; SRAM persists between runs, as on hardware,
+ * so each program starts behind a run that zeroes every SRAM, the state the simulator starts from.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configJson, makeConfig, preset, type VtaConfig } from '../../isa/config.ts';
+import { runImage as simRun } from '../../sim/fsim.ts';
+import { WebGpuDriver } from '../../webgpu/driver.ts';
+import { testPrograms } from '../programs/index.ts';
+import { clearSram, clearSramBytes, initialMemory, requireWebGpu, webgpuAvailability } from './helpers.ts';
+
+function variant(name: string, LOG_BATCH: number, LOG_BLOCK: number): VtaConfig {
+  const d = 4 - LOG_BLOCK;
+  return makeConfig({
+    ...configJson(preset('default')),
+    name,
+    LOG_BATCH,
+    LOG_BLOCK,
+    LOG_INP_BUFF_SIZE: 15 - d + LOG_BATCH,
+    LOG_WGT_BUFF_SIZE: 18 - 2 * d,
+    LOG_ACC_BUFF_SIZE: 17 - d + LOG_BATCH,
+  });
+}
+
+/**
+ * Configuration, `wideWork` (instructions with less work share single-workgroup dispatches; the
+ * default per adapter gives SwiftShader one dispatch per instruction), and whether to run only the
+ * hand-written programs (single-workgroup dispatches are slow on SwiftShader).
+ */
+const CASES: [string, VtaConfig, number | undefined, boolean][] = [
+  ['default', preset('default'), undefined, false],
+  ['default, single-workgroup dispatches', preset('default'), 4096, true],
+  ['batch 2 block 8', variant('batch2-block8', 1, 3), undefined, false],
+  ['block 2 (sub-word elements)', variant('block2', 0, 1), undefined, false],
+  ['block 2, single-workgroup dispatches', variant('block2', 0, 1), 4096, true],
+];
+
+const avail = await webgpuAvailability(preset('default'));
+
+describe.runIf(avail.ok)(`corpus on webgpu (${avail.detail})`, () => {
+  describe.each(CASES)('%s', (_name, cfg, wideWork, handWritten) => {
+    const programs = testPrograms(cfg).filter((p) => !handWritten || !p.name.startsWith('random-') || p.name === 'random-1');
+    const progBytes = Math.ceil(Math.max(...programs.map((p) => p.image.memBytes)) / 256) * 256;
+    const memBytes = progBytes + clearSramBytes(cfg);
+    let driver: WebGpuDriver;
+    beforeAll(async () => {
+      driver = await WebGpuDriver.open({ config: cfg, memBytes, targetOptions: wideWork === undefined ? {} : { wideWork } });
+    });
+    afterAll(async () => {
+      await driver?.close();
+    });
+
+    it.each(programs.map((p) => [p.name, p] as const))('%s matches the functional simulator', async (_n, p) => {
+      await clearSram(driver, cfg, progBytes);
+      const mem = new Uint8Array(progBytes);
+      mem.set(initialMemory(cfg, p.image));
+      await driver.write(0, mem);
+      const got = await driver.run(p.image.insnAddr, p.image.insns.length, { timeoutMs: 60_000 });
+      const sim = simRun(cfg, p.image);
+      const dataEnd = p.image.insnAddr;
+      const actual = await driver.read(0, dataEnd);
+      const expected = sim.sim.dram.u8.subarray(0, dataEnd);
+      const first = actual.findIndex((v, i) => v !== expected[i]);
+      const region = p.image.segments.find((s) => first >= s.addr && first < s.addr + s.bytes.length);
+      expect(first, `first differing DRAM byte (region ${region?.name ?? '-'})`).toBe(-1);
+      expect(got.counters).toEqual(sim.counters);
+    });
+  });
+});
+
+describe.runIf(!avail.ok)('corpus on webgpu', () => {
+  it.skipIf(!requireWebGpu)(`SKIPPED, no adapter: ${avail.detail}`, () => {});
+  it.runIf(requireWebGpu)('needs an adapter (VTA_REQUIRE_WEBGPU=1)', () => {
+    expect.fail(avail.detail);
+  });
+});

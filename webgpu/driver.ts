@@ -1,0 +1,451 @@
+/**
+ * The `webgpu` target: VTA instruction streams executed by WGSL compute shaders through Dawn (the
+ * `webgpu` package). It implements runtime/driver.ts's DeviceDriver.
+ *
+ * Device memory is one GPU storage buffer; the inp, wgt and acc SRAMs are storage buffers too and
+ * persist across runs, as on the hardware; the uop SRAM persists on the host, which plans from it.
+ * A run is decoded, validated and planned on the host (the host keeps a copy of DRAM too), then
+ * executed in the schedule's
+ * order (isa/schedule.ts, the order the functional simulator uses) with few submissions. Micro-op
+ * indices are checked before anything is submitted, so a malformed stream never reaches the GPU.
+ *
+ * Timeouts: a submitted GPU command cannot be aborted. A run that passes its timeout rejects with
+ * RunTimeoutError; the GPU finishes the work it was given, and the next operation waits for it.
+ */
+import pino from 'pino';
+import type { VtaConfig } from '../isa/config.ts';
+import { decodeInsnWords, INSN_BYTES } from '../isa/codec.ts';
+import { ProgramError, VtaError } from '../isa/errors.ts';
+import { dramRange, validateProgram } from '../isa/validate.ts';
+import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
+import { DeviceClosedError, DeviceRangeError, RunTimeoutError, WebGpuError } from './errors.ts';
+import { Executor, type SubmitStats } from './executor.ts';
+import { openGpu, type Gpu } from './gpu.ts';
+import { Planner, zeroCounters, type Counters, type PlannedInsn } from './plan.ts';
+import { StaleRanges } from './shadow.ts';
+
+const log = pino({ name: 'webgpu', level: process.env.LOG_LEVEL ?? 'warn' });
+
+/** `targetOptions` of the webgpu target. */
+export interface WebGpuOptions {
+  /**
+   * Instructions with less work than this (threads x iterations per thread) run inside a shared
+   * single-workgroup dispatch; larger ones get their own. 0 gives every instruction its own.
+   * Default: 2048 on a GPU; 0 on a software adapter (SwiftShader), whose barriers between the
+   * invocations of a workgroup cost more than a dispatch.
+   */
+  wideWork?: number;
+  /** Flags for Dawn's `create`, e.g. `["backend=vulkan"]`. */
+  dawnFlags?: string[];
+  powerPreference?: GPUPowerPreference;
+}
+
+/** Measured on an H100 with lowered ResNet-18 conv layers: 2048 beat 0 and 16384 on most. */
+const DEFAULT_WIDE_WORK = 2048;
+
+function parseOptions(raw: Record<string, unknown> | undefined): WebGpuOptions {
+  const o = raw ?? {};
+  const known = ['wideWork', 'dawnFlags', 'powerPreference'];
+  const bad = (k: string, what: string): never => {
+    throw new VtaError('VTA_TARGET_OPTION', `webgpu: target option ${k} must be ${what}, got ${JSON.stringify(o[k])}`);
+  };
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw new VtaError('VTA_TARGET_OPTION', `webgpu: unknown target option "${k}" (known: ${known.join(', ')})`);
+  }
+  if (o.wideWork !== undefined && (typeof o.wideWork !== 'number' || !(o.wideWork >= 0))) bad('wideWork', 'a non-negative number');
+  if (o.dawnFlags !== undefined && (!Array.isArray(o.dawnFlags) || !o.dawnFlags.every((f) => typeof f === 'string'))) bad('dawnFlags', 'an array of strings');
+  if (o.powerPreference !== undefined && o.powerPreference !== 'low-power' && o.powerPreference !== 'high-performance') {
+    bad('powerPreference', '"low-power" or "high-performance"');
+  }
+  return o as WebGpuOptions;
+}
+
+/** What the last run did on the GPU, for benchmarks and logs. */
+export interface WebGpuRunStats extends SubmitStats {
+  /** Host time spent decoding, validating and planning, in ms. */
+  planMs: number;
+  /** The plan came from an earlier run of the same stream. */
+  cached: boolean;
+  /** Wall time of the whole run, in ms. */
+  totalMs: number;
+}
+
+const align4 = (n: number) => Math.ceil(n / 4) * 4;
+
+/**
+ * A planned run, kept so that running the same stream again (the next inference of a model)
+ * skips decoding, validation and planning. It is reused only when everything the plan was derived
+ * from is unchanged: the instruction bytes, the uop SRAM entries the run uses before loading them,
+ * and the DRAM bytes its UOP loads read.
+ */
+interface CachedRun {
+  insnOffset: number;
+  stream: Uint8Array;
+  /** uop SRAM entries read before the run loads them, and their values. */
+  uopsUsed: Int32Array;
+  uopsUsedValues: Uint32Array;
+  uopSources: { start: number; bytes: Uint8Array }[];
+  planned: PlannedInsn[];
+  counters: Counters;
+  /** uop SRAM entries the run loads, and their values at its end. */
+  uopsLoaded: Int32Array;
+  uopsLoadedValues: Uint32Array;
+  stores: [number, number][];
+}
+
+/** Planned runs kept per driver. */
+const RUN_CACHE_SIZE = 32;
+
+const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+export class WebGpuDriver implements DeviceDriver {
+  readonly target = 'webgpu' as const;
+  /** The adapter in use, in words. */
+  readonly adapter: string;
+  lastRun: WebGpuRunStats | null = null;
+  private readonly shadow: Uint8Array;
+  private readonly shadowWords: Uint32Array;
+  private readonly stale = new StaleRanges();
+  /** The uop SRAM after every submitted instruction (it lives on the host only; see shaders.ts). */
+  private uops: Uint32Array;
+  private readonly planner: Planner;
+  private runs: CachedRun[] = [];
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Settles when the GPU has finished all submitted work (a timed-out run's included). */
+  private gpuIdle: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private lost: string | null = null;
+
+  private constructor(
+    readonly config: VtaConfig,
+    readonly memBytes: number,
+    private readonly gpu: Gpu,
+    private readonly dram: GPUBuffer,
+    private readonly sram: GPUBuffer[],
+    private readonly executor: Executor,
+  ) {
+    this.adapter = gpu.description;
+    this.shadow = new Uint8Array(dram.size);
+    this.shadowWords = new Uint32Array(this.shadow.buffer);
+    this.uops = new Uint32Array(config.UOP_DEPTH);
+    this.planner = new Planner(config);
+    void gpu.device.lost.then((info) => {
+      if (!this.closed) {
+        this.lost = info.message || info.reason;
+        log.error({ reason: info.reason, message: info.message }, 'GPU device lost');
+      }
+    });
+    gpu.device.addEventListener('uncapturederror', (ev) => log.error({ err: (ev as GPUUncapturedErrorEvent).error.message }, 'uncaptured GPU error'));
+  }
+
+  static async open(opts: DriverOptions): Promise<WebGpuDriver> {
+    const o = parseOptions(opts.targetOptions);
+    const cfg = opts.config;
+    if (!Number.isSafeInteger(opts.memBytes) || opts.memBytes <= 0 || opts.memBytes > 2 ** 32 - 4) {
+      throw new DeviceRangeError(`memBytes must be a positive integer below 4 GiB, got ${opts.memBytes}`);
+    }
+    const lanes = cfg.BATCH * cfg.BLOCK_OUT;
+    const sizes = {
+      inp: align4(cfg.INP_DEPTH * cfg.INP_ELEM_BYTES),
+      wgt: align4(cfg.WGT_DEPTH * cfg.WGT_ELEM_BYTES),
+      acc: cfg.ACC_DEPTH * lanes * 4,
+    };
+    const dramBytes = align4(opts.memBytes);
+    const gpu = await openGpu({
+      maxBindingBytes: Math.max(dramBytes, ...Object.values(sizes)),
+      dawnFlags: o.dawnFlags,
+      powerPreference: o.powerPreference,
+    });
+    const { device } = gpu;
+    try {
+      const usage = gpu.globals.GPUBufferUsage;
+      device.pushErrorScope('out-of-memory');
+      const buf = (label: string, size: number) => device.createBuffer({ label, size, usage: usage.STORAGE | usage.COPY_SRC | usage.COPY_DST });
+      const dram = buf('vta dram', dramBytes);
+      const sram = [buf('vta inp', sizes.inp), buf('vta wgt', sizes.wgt), buf('vta acc', sizes.acc)];
+      const oom = await device.popErrorScope();
+      if (oom) throw new WebGpuError(`allocating ${dramBytes} bytes of device memory failed: ${oom.message}`);
+      const [inp, wgt, acc] = sram as [GPUBuffer, GPUBuffer, GPUBuffer];
+      const executor = await Executor.create(gpu, cfg, { dram, inp, wgt, acc }, o.wideWork ?? (gpu.software ? 0 : DEFAULT_WIDE_WORK));
+      log.info({ adapter: gpu.description, packedDot: gpu.packedDot, software: gpu.software }, 'webgpu device ready');
+      return new WebGpuDriver(cfg, opts.memBytes, gpu, dram, sram, executor);
+    } catch (e) {
+      device.destroy();
+      throw e;
+    }
+  }
+
+  /** Runs `op` after every earlier operation has ended (a timed-out run's GPU work included). */
+  private serialize<T>(what: string, op: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new DeviceClosedError(what));
+    const result = this.tail.then(() => this.gpuIdle).then(() => {
+      if (this.closed) throw new DeviceClosedError(what);
+      if (this.lost !== null) throw new WebGpuError(`${what}: the GPU device was lost (${this.lost})`);
+      return op();
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private checkRange(what: string, offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.memBytes) {
+      throw new DeviceRangeError(`${what}: bytes [${offset}, ${offset + length}) fall outside the ${this.memBytes}-byte device memory`);
+    }
+  }
+
+  /** Makes the host copy of [start, end) current, reading stale bytes back from the GPU. */
+  private async refresh(start: number, end: number): Promise<void> {
+    const stale = this.stale.within(start, end);
+    if (!stale) return;
+    const a = Math.floor(stale[0] / 4) * 4;
+    const b = align4(stale[1]);
+    const { device, globals } = this.gpu;
+    const staging = device.createBuffer({ size: b - a, usage: globals.GPUBufferUsage.MAP_READ | globals.GPUBufferUsage.COPY_DST });
+    try {
+      const enc = device.createCommandEncoder();
+      enc.copyBufferToBuffer(this.dram, a, staging, 0, b - a);
+      device.queue.submit([enc.finish()]);
+      await staging.mapAsync(globals.GPUMapMode.READ);
+      this.shadow.set(new Uint8Array(staging.getMappedRange()), a);
+      staging.unmap();
+    } catch (e) {
+      throw new WebGpuError(`reading device memory [${a}, ${b}) back failed: ${(e as Error).message}`, { cause: e });
+    } finally {
+      staging.destroy();
+    }
+    this.stale.remove(a, b);
+  }
+
+  write(offset: number, data: Uint8Array): Promise<void> {
+    try {
+      this.checkRange('write', offset, data.length);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const copy = data.slice();
+    return this.serialize('write', async () => {
+      if (copy.length === 0) return;
+      const end = offset + copy.length;
+      const a = Math.floor(offset / 4) * 4;
+      const b = align4(end);
+      // The GPU takes whole words: the bytes beside the range must be current on the host.
+      if (a < offset) await this.refresh(a, offset);
+      if (end < b) await this.refresh(end, b);
+      this.shadow.set(copy, offset);
+      this.stale.remove(offset, end);
+      this.gpu.device.queue.writeBuffer(this.dram, a, this.shadow.buffer, a, b - a);
+    });
+  }
+
+  read(offset: number, length: number): Promise<Uint8Array> {
+    try {
+      this.checkRange('read', offset, length);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.serialize('read', async () => {
+      await this.refresh(offset, offset + length);
+      return this.shadow.slice(offset, offset + length);
+    });
+  }
+
+  run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
+    const what = `run of ${count} instructions at ${insnOffset}`;
+    try {
+      if (insnOffset % INSN_BYTES !== 0) throw new DeviceRangeError(`${what}: the instruction address must be ${INSN_BYTES}-byte aligned`);
+      if (!Number.isSafeInteger(count) || count <= 0) throw new ProgramError(-1, `${what}: the instruction count must be a positive integer`);
+      this.checkRange(what, insnOffset, count * INSN_BYTES);
+      if (!(opts.timeoutMs > 0)) throw new VtaError('VTA_TIMEOUT_OPTION', `${what}: timeoutMs must be positive, got ${opts.timeoutMs}`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.serialize(what, () => this.execute(what, insnOffset, count, opts.timeoutMs));
+  }
+
+  private async execute(what: string, insnOffset: number, count: number, timeoutMs: number): Promise<RunResult> {
+    const t0 = performance.now();
+    const cfg = this.config;
+    const planner = this.planner;
+    await this.refresh(insnOffset, insnOffset + count * INSN_BYTES);
+    const stream = this.shadow.subarray(insnOffset, insnOffset + count * INSN_BYTES);
+    const hit = this.runs.find(
+      (r) =>
+        r.insnOffset === insnOffset &&
+        sameBytes(r.stream, stream) &&
+        r.uopsUsed.every((k, i) => this.uops[k] === r.uopsUsedValues[i]) &&
+        r.uopSources.every((u) => !this.stale.within(u.start, u.start + u.bytes.length) && sameBytes(u.bytes, this.shadow.subarray(u.start, u.start + u.bytes.length))),
+    );
+    if (hit) {
+      const stats: SubmitStats = { dispatches: 0, submissions: 0, merged: 0 };
+      for (const [a, b] of hit.stores) this.stale.add(a, b);
+      hit.uopsLoaded.forEach((k, i) => (this.uops[k] = hit.uopsLoadedValues[i]!));
+      const scopes = this.pushScopes();
+      this.executor.submit(hit.planned, stats);
+      this.lastRun = { ...stats, planMs: performance.now() - t0, cached: true, totalMs: 0 };
+      await this.finish(what, t0, timeoutMs, scopes());
+      return { counters: { ...hit.counters } };
+    }
+    // 1: loaded by this run; 2: used before being loaded.
+    const uopState = new Uint8Array(cfg.UOP_DEPTH);
+    const usedValue = new Uint32Array(cfg.UOP_DEPTH);
+    const uopSources: CachedRun['uopSources'] = [];
+    const stores: CachedRun['stores'] = [];
+    const all: PlannedInsn[] = [];
+    const base = insnOffset / 4;
+    const insns = Array.from({ length: count }, (_, i) => decodeInsnWords(cfg, this.shadowWords, base + 4 * i, i));
+    const order = validateProgram(cfg, insns, { memBytes: this.memBytes });
+
+    const counters = zeroCounters();
+    const stats: SubmitStats = { dispatches: 0, submissions: 0, merged: 0 };
+    // The uop SRAM as it will be when each instruction runs; committed as work is submitted.
+    const uops = this.uops.slice();
+    let planned: PlannedInsn[] = [];
+    let submitted = false;
+    const submit = () => {
+      if (planned.length > 0) {
+        this.executor.submit(planned, stats);
+        submitted = true;
+      }
+      planned = [];
+      this.uops = uops.slice();
+    };
+    const scopes = this.pushScopes();
+    let errors: Promise<(GPUError | null)[]> | null = null;
+    try {
+      for (const index of order) {
+        const insn = insns[index]!;
+        let p: PlannedInsn | null = null;
+        switch (insn.opcode) {
+          case 'LOAD': {
+            if (insn.memory_type === 'UOP' && insn.x_size > 0 && insn.y_size > 0) {
+              const [first, end] = dramRange(cfg, insn)!;
+              if (this.stale.within(first, end)) {
+                // Micro-ops from bytes a STORE wrote: run what comes before, then read them.
+                submit();
+                await this.refresh(first, end);
+              }
+              for (let r = 0; r < insn.y_size; r++) {
+                const from = insn.dram_base + r * insn.x_stride;
+                const to = insn.sram_base + r * insn.x_size;
+                uops.set(this.shadowWords.subarray(from, from + insn.x_size), to);
+                uopState.fill(1, to, to + insn.x_size);
+              }
+              uopSources.push({ start: first, bytes: this.shadow.slice(first, end) });
+            }
+            p = planner.memory(insn, counters);
+            break;
+          }
+          case 'STORE': {
+            p = planner.memory(insn, counters);
+            const range = dramRange(cfg, insn);
+            if (p && range) {
+              this.stale.add(range[0], range[1]);
+              stores.push(range);
+            }
+            break;
+          }
+          case 'GEMM':
+          case 'ALU':
+            p = planner.loop(insn, index, uops, counters);
+            if (p) {
+              for (let k = insn.uop_bgn; k < insn.uop_end; k++) {
+                if (uopState[k] !== 0) continue;
+                uopState[k] = 2;
+                usedValue[k] = uops[k]!;
+              }
+            }
+            break;
+          case 'FINISH':
+            break;
+        }
+        if (p) {
+          planned.push(p);
+          all.push(p);
+        }
+      }
+      const planMs = performance.now() - t0;
+      if (planMs > timeoutMs) {
+        throw new RunTimeoutError(timeoutMs, `${what} did not finish within ${timeoutMs} ms: planning it on the host took ${planMs.toFixed(0)} ms${submitted ? ' (part of it was submitted and still runs)' : ''}`);
+      }
+      // A run that had to stop for micro-ops a STORE wrote is not kept: its plan read the GPU.
+      if (!submitted) {
+        const used = Int32Array.from(uopState.keys()).filter((k) => uopState[k] === 2);
+        const loaded = Int32Array.from(uopState.keys()).filter((k) => uopState[k] === 1);
+        this.runs.unshift({
+          insnOffset,
+          stream: stream.slice(),
+          uopsUsed: used,
+          uopsUsedValues: Uint32Array.from(used, (k) => usedValue[k]!),
+          uopSources,
+          planned: all,
+          counters: { ...counters },
+          uopsLoaded: loaded,
+          uopsLoadedValues: Uint32Array.from(loaded, (k) => uops[k]!),
+          stores,
+        });
+        if (this.runs.length > RUN_CACHE_SIZE) this.runs.pop();
+      }
+      submit();
+      this.lastRun = { ...stats, planMs, cached: false, totalMs: 0 };
+    } finally {
+      errors = scopes();
+    }
+    await this.finish(what, t0, timeoutMs, errors);
+    log.debug({ ...this.lastRun, counters }, 'run done');
+    return { counters: { ...counters } };
+  }
+
+  /**
+   * Opens the error scopes of a run; the function returned closes them. Their results are awaited
+   * with the work itself (Dawn may answer a scope only once the work before it is done).
+   */
+  private pushScopes(): () => Promise<(GPUError | null)[]> {
+    const { device } = this.gpu;
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    return () => {
+      const popped = Promise.all([device.popErrorScope(), device.popErrorScope()]);
+      // A run that fails on the host does not wait for its scopes: keep a failure from going unhandled.
+      popped.catch(() => undefined);
+      return popped;
+    };
+  }
+
+  /** Waits for the submitted work and its error scopes within what is left of the timeout. */
+  private async finish(what: string, t0: number, timeoutMs: number, errors: Promise<(GPUError | null)[]>): Promise<void> {
+    const { device } = this.gpu;
+    const done = Promise.all([device.queue.onSubmittedWorkDone(), errors]);
+    this.gpuIdle = done.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const left = Math.max(0, timeoutMs - (performance.now() - t0));
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RunTimeoutError(timeoutMs, `${what} did not finish within ${timeoutMs} ms; the GPU finishes the submitted work and the next operation waits for it`)),
+        left,
+      );
+    });
+    let err: GPUError | null | undefined;
+    try {
+      err = (await Promise.race([done, expired]))[1].find((e) => e !== null);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (err) throw new WebGpuError(`${what}: the GPU rejected the work: ${err.message}`);
+    if (this.lost !== null) throw new WebGpuError(`${what}: the GPU device was lost (${this.lost})`);
+    this.lastRun!.totalMs = performance.now() - t0;
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.reject(new DeviceClosedError('close'));
+    this.closed = true;
+    return this.tail.then(() => this.gpuIdle).then(() => {
+      this.executor.destroy();
+      this.dram.destroy();
+      for (const b of this.sram) b.destroy();
+      this.gpu.device.destroy();
+    });
+  }
+}
+
+export const createWebGpuDriver: DriverFactory = (opts) => WebGpuDriver.open(opts);
