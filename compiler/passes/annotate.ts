@@ -1,0 +1,109 @@
+/**
+ * Device annotation. A rule table says which ops the VTA target runs (int8
+ * conv2d, grouped when each group is a whole number of BLOCK-channel blocks;
+ * the int32 ALU ops with 16-bit immediates; int8 max pooling; the int8 <->
+ * int32 casts of LOAD ACC_8BIT and STORE). Placement is decided per kernel
+ * group (compiler/passes/fuse.ts), as VTA fuses them: a group goes to VTA when
+ * every node in it is supported, and everything else stays on the CPU. Like
+ * graph_pack's device_annot (reference §2), this runs on the unpacked graph;
+ * packing, copies and propagation follow.
+ */
+import { ConfigError } from '../../isa/errors.ts';
+import { preset, type VtaConfig } from '../../isa/config.ts';
+import { topoOrder, type Call, type Device, type IRFunction, type Value } from '../ir/graph.ts';
+import { IMM_MAX, IMM_MIN } from '../quant/fixed-point.ts';
+import { findKernelGroups } from './fuse.ts';
+
+export interface VtaTarget {
+  /** BATCH and BLOCK (BLOCK_IN = BLOCK_OUT) of the VTA configuration. */
+  readonly batch: number;
+  readonly block: number;
+}
+
+/** The packing parameters of a VTA configuration (BLOCK_IN = BLOCK_OUT, as graph_pack assumes). */
+export function vtaTarget(cfg: VtaConfig): VtaTarget {
+  if (cfg.BLOCK_IN !== cfg.BLOCK_OUT) throw new ConfigError('LOG_BLOCK', `packing needs BLOCK_IN = BLOCK_OUT, got ${cfg.BLOCK_IN} and ${cfg.BLOCK_OUT}`);
+  return { batch: cfg.BATCH, block: cfg.BLOCK_OUT };
+}
+
+export const DEFAULT_TARGET: VtaTarget = vtaTarget(preset('default'));
+
+export interface AnnotateOptions {
+  readonly target?: VtaTarget;
+  /** Keep the first conv (and its group) on the CPU even when VTA could run it. */
+  readonly firstConvOnCpu?: boolean;
+}
+
+const isImm = (v: Value): boolean => {
+  if (v.kind !== 'constant' || v.value.size !== 1 || v.type.dtype !== 'int32') return false;
+  const x = Number(v.value.data[0]);
+  return x >= IMM_MIN && x <= IMM_MAX;
+};
+
+/** A 4-D activation (NCHW) whose batch the packing can split into BATCH blocks. */
+const activation4d = (v: Value, t: VtaTarget): boolean => v.kind !== 'constant' && v.type.shape.length === 4 && v.type.shape[0]! % t.batch === 0;
+
+/** A constant that packs like the activation it is added to: per channel or per element, batch 1. */
+const channelConstant = (v: Value, like: Value): boolean => {
+  const s = v.type.shape;
+  const a = like.type.shape;
+  return v.kind === 'constant' && s.length === 4 && s[0] === 1 && s[1] === a[1] && ((s[2] === 1 && s[3] === 1) || (s[2] === a[2] && s[3] === a[3]));
+};
+
+/**
+ * How many conv groups pack into one GEMM block group: 1 when each group already
+ * has whole blocks of input and output channels; for narrower groups (depthwise
+ * is Cg = 1) BLOCK / Cg neighbouring groups merge into one whose weights are
+ * block-diagonal (zeros between the merged groups). Undefined when neither fits.
+ * groups = 1 packs by padding the channels instead.
+ */
+export function groupMerge(groups: number, Cg: number, O: number, block: number): number | undefined {
+  if (groups === 1) return 1;
+  const Og = O / groups;
+  if (Cg % block === 0 && Og % block === 0) return 1;
+  if (block % Cg !== 0) return undefined;
+  const m = block / Cg;
+  return groups % m === 0 && (Og * m) % block === 0 ? m : undefined;
+}
+
+type Rule = (c: Call, t: VtaTarget) => boolean;
+
+/** What VTA runs; an op not listed here runs on the CPU. */
+export const VTA_RULES: Readonly<Record<string, Rule>> = {
+  'nn.conv2d': (c, t) => {
+    const [x, w] = c.args as [Value, Value];
+    if (x.type.dtype !== 'int8' || w.kind !== 'constant' || w.type.dtype !== 'int8' || c.type.dtype !== 'int32') return false;
+    if (!activation4d(x, t) || c.attrs['data_layout'] !== undefined) return false;
+    return groupMerge(Number(c.attrs['groups'] ?? 1), w.type.shape[1]!, w.type.shape[0]!, t.block) !== undefined;
+  },
+  add: (c, t) => {
+    const [x, y] = c.args as [Value, Value];
+    const sameShape = y.type.shape.join() === x.type.shape.join();
+    return c.type.dtype === 'int32' && activation4d(x, t) && (isImm(y) || channelConstant(y, x) || (activation4d(y, t) && sameShape));
+  },
+  multiply: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
+  right_shift: (c, t) => activation4d(c.args[0]!, t) && isImm(c.args[1]!),
+  maximum: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
+  minimum: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
+  clip: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && Number(c.attrs['a_min']) >= IMM_MIN && Number(c.attrs['a_max']) <= IMM_MAX,
+  cast: (c, t) => activation4d(c.args[0]!, t) && ((c.args[0]!.type.dtype === 'int8' && c.type.dtype === 'int32') || (c.args[0]!.type.dtype === 'int32' && c.type.dtype === 'int8')),
+  'nn.max_pool2d': (c, t) => c.type.dtype === 'int8' && activation4d(c.args[0]!, t) && c.attrs['layout'] === undefined,
+};
+
+export function supportedOnVta(c: Call, target: VtaTarget = DEFAULT_TARGET): boolean {
+  return VTA_RULES[c.op]?.(c, target) ?? false;
+}
+
+/** Sets `device` on every call: 'vta' for the nodes of supported kernel groups, 'cpu' for the rest. */
+export function annotateDevices(fn: IRFunction, opts: AnnotateOptions = {}): IRFunction {
+  const target = opts.target ?? DEFAULT_TARGET;
+  const order = topoOrder(fn);
+  const firstConv = order.find((c) => c.op === 'nn.conv2d');
+  const devices = new Map<Call, Device>(order.map((c) => [c, 'cpu']));
+  for (const g of findKernelGroups(fn)) {
+    if (opts.firstConvOnCpu && g.anchorCall === firstConv) continue;
+    if (g.calls.every((c) => supportedOnVta(c, target))) for (const c of g.calls) devices.set(c, 'vta');
+  }
+  for (const [c, d] of devices) c.device = d;
+  return fn;
+}

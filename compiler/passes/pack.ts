@@ -1,0 +1,123 @@
+/**
+ * graph_pack (reference §2) for the nodes annotated 'vta': activations go
+ * from NCHW to NCHW{BATCH}n{BLOCK}c, conv weights from OIHW to
+ * OIHW{BLOCK}o{BLOCK}i, per-channel and per-element int32 constants to the
+ * activation's packed layout, every channel count padded to a multiple of
+ * BLOCK with zeros. Zero weights in the padded input channels make whatever
+ * the padded channels carry harmless, and the padding is sliced off where the
+ * packed region ends. Pack (pad + layout_transform) and unpack
+ * (layout_transform + strided_slice) run on the CPU at the region's edges, so
+ * the copies that follow move packed tensors, as VTA's do. Grouped convs whose
+ * groups are narrower than a block (depthwise) merge into block-diagonal groups.
+ */
+import { evaluate } from '../cpu/execute.ts';
+import { call, constant, topoOrder, type Call, type Constant, type IRFunction, type Value } from '../ir/graph.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { DEFAULT_TARGET, groupMerge, type VtaTarget } from './annotate.ts';
+import { withArgs } from './rewrite.ts';
+
+const roundUp = (n: number, b: number) => Math.ceil(n / b) * b;
+
+export function dataLayout(t: VtaTarget): string {
+  return `NCHW${t.batch}n${t.block}c`;
+}
+
+export function kernelLayout(t: VtaTarget): string {
+  return `OIHW${t.block}o${t.block}i`;
+}
+
+function padAxis(x: Value, axis: number, to: number, device?: string): Value {
+  const size = x.type.shape[axis]!;
+  if (size === to) return x;
+  const before = x.type.shape.map(() => 0);
+  const after = x.type.shape.map((_, i) => (i === axis ? to - size : 0));
+  return call('nn.pad', [x], { pad_before: before, pad_after: after, pad_value: 0 }, { device });
+}
+
+/** A constant folded through pad + layout_transform, keeping its name. */
+function packConstant(c: Constant, axes: readonly number[], layouts: [string, string], t: VtaTarget): Constant {
+  let v: Value = c;
+  for (const a of axes) v = padAxis(v, a, roundUp(c.type.shape[a]!, t.block));
+  v = call('layout_transform', [v], { src_layout: layouts[0], dst_layout: layouts[1] });
+  return constant(c.name, evaluate(v));
+}
+
+/** Weights of a grouped conv with every `merge` neighbouring groups joined, zeros between them. */
+function blockDiagonal(w: Constant, groups: number, merge: number): Constant {
+  const [O, Cg, KH, KW] = w.type.shape as [number, number, number, number];
+  const Og = O / groups;
+  const taps = KH * KW;
+  const out = Tensor.zeros(w.type.dtype, [O, Cg * merge, KH, KW]);
+  const src = w.value.data as Int8Array;
+  const dst = out.data as Int8Array;
+  for (let o = 0; o < O; o++) {
+    const local = Math.floor(o / Og) % merge;
+    for (let c = 0; c < Cg; c++) dst.set(src.subarray((o * Cg + c) * taps, (o * Cg + c + 1) * taps), (o * Cg * merge + local * Cg + c) * taps);
+  }
+  return constant(w.name, out);
+}
+
+export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET): IRFunction {
+  const layout = dataLayout(target);
+  const packed = new Map<Value, Value>();
+  const plain = new Map<Value, Value>();
+  const packCache = new Map<Value, Value>();
+  const unpackCache = new Map<Value, Value>();
+
+  const getPlain = (v: Value): Value => {
+    const p = plain.get(v);
+    if (p) return p;
+    const q = packed.get(v);
+    if (!q) return v;
+    let hit = unpackCache.get(v);
+    if (!hit) {
+      const [N, C, H, W] = v.type.shape as [number, number, number, number];
+      hit = call('layout_transform', [q], { src_layout: layout, dst_layout: 'NCHW' }, { device: 'cpu' });
+      if (hit.type.shape[1] !== C) hit = call('strided_slice', [hit], { begin: [0, 0, 0, 0], end: [N, C, H, W], strides: [1, 1, 1, 1] }, { device: 'cpu' });
+      unpackCache.set(v, hit);
+    }
+    return hit;
+  };
+
+  const getPacked = (v: Value): Value => {
+    const q = packed.get(v);
+    if (q) return q;
+    let hit = packCache.get(v);
+    if (!hit) {
+      const x = padAxis(getPlain(v), 1, roundUp(v.type.shape[1]!, target.block), 'cpu');
+      hit = call('layout_transform', [x], { src_layout: 'NCHW', dst_layout: layout }, { device: 'cpu' });
+      packCache.set(v, hit);
+    }
+    return hit;
+  };
+
+  const operand = (a: Value): Value => {
+    if (a.kind !== 'constant') return getPacked(a);
+    if (a.value.size === 1) return a.type.shape.length === 0 ? a : constant(a.name, a.value.reshape([]));
+    return packConstant(a, [1], ['NCHW', layout], target);
+  };
+
+  const packCall = (c: Call): Value => {
+    const opts = { name: c.name, device: c.device };
+    if (c.op === 'nn.conv2d') {
+      let w = c.args[1] as Constant;
+      let groups = Number(c.attrs['groups'] ?? 1);
+      const merge = groupMerge(groups, w.type.shape[1]!, w.type.shape[0]!, target.block)!;
+      if (merge > 1) {
+        w = blockDiagonal(w, groups, merge);
+        groups /= merge;
+      }
+      const weight = packConstant(w, groups === 1 ? [0, 1] : [], ['OIHW', kernelLayout(target)], target);
+      const attrs = { ...c.attrs, groups, data_layout: layout, kernel_layout: kernelLayout(target), out_layout: layout };
+      return call(c.op, [getPacked(c.args[0]!), weight], attrs, opts);
+    }
+    if (c.op === 'nn.max_pool2d') return call(c.op, [getPacked(c.args[0]!)], { ...c.attrs, layout }, opts);
+    return call(c.op, c.args.map(operand), c.attrs, opts);
+  };
+
+  for (const c of topoOrder(fn)) {
+    if (c.device === 'vta') packed.set(c, packCall(c));
+    else plain.set(c, withArgs(c, c.args.map(getPlain)));
+  }
+  return { params: fn.params, results: fn.results.map(getPlain) };
+}

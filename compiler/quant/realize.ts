@@ -1,0 +1,289 @@
+/**
+ * QDQ -> integer graph. Walks a graph of qnn.dequantize -> float op ->
+ * qnn.quantize patterns (onnxruntime's QDQ format, or the one insertQdq makes
+ * from calibration) and replaces each pattern it can express in VTA's integer
+ * arithmetic with int8/int32 ops that follow the pattern's own scales and zero
+ * points:
+ *
+ * - conv2d / dense (+ bias, + ReLU/Clip): int8 x int8 -> int32, an int32 bias
+ *   that also absorbs the input zero point, fixed-point requantization, the
+ *   output zero point, clip, narrow to int8;
+ * - add (+ ReLU): one int8 operand rescaled to the other's scale, the other
+ *   added as it is (VTA's residual step), the sum requantized, clipped, narrowed;
+ * - max_pool2d and reshape with unchanged scale and zero point: the same op on int8.
+ *
+ * Anything else keeps its float form (dequantize -> op -> quantize) and runs on
+ * the CPU. The integer ops are the ALU's (add and multiply wrap in int32,
+ * right_shift is SHR, clip is MAX then MIN, cast to int8 wraps after the clip),
+ * so the CPU executor and VTA agree bit for bit.
+ */
+import { windowAttrs } from '../ir/ops/nn.ts';
+import { call, constant, type Call, type Constant, type IRFunction, type Value } from '../ir/graph.ts';
+import { Tensor, sizeOf } from '../tensor/tensor.ts';
+import { rewrite, withArgs } from '../passes/rewrite.ts';
+import { applyFixedPoint, chooseFixedPoint, int32Scalar, narrowToInt8 } from './fixed-point.ts';
+
+/** What a float value is the dequantization of. */
+export interface QInfo {
+  readonly q: Value;
+  readonly scale: number;
+  readonly zp: number;
+}
+
+const INT8_MIN = -128;
+const INT8_MAX = 127;
+
+/** The number in a one-element constant, else undefined. */
+export function scalarValue(v: Value): number | undefined {
+  if (v.kind !== 'constant' || v.value.size !== 1) return undefined;
+  return Number(v.value.data[0]);
+}
+
+function roundHalfAway(v: number): number {
+  return Math.sign(v) * Math.round(Math.abs(v));
+}
+
+interface Bounds {
+  lo: number;
+  hi: number;
+}
+
+/** Peels a ReLU or Clip off a float value: the int8 range it leaves for output (scale, zp). */
+function peelActivation(v: Value, scale: number, zp: number): { inner: Value; bounds: Bounds } {
+  const bounds = { lo: INT8_MIN, hi: INT8_MAX };
+  if (v.kind !== 'call') return { inner: v, bounds };
+  if (v.op === 'nn.relu') return { inner: v.args[0]!, bounds: { lo: Math.max(INT8_MIN, zp), hi: INT8_MAX } };
+  if (v.op === 'clip') {
+    const lo = Number(v.attrs['a_min'] ?? -Infinity);
+    const hi = Number(v.attrs['a_max'] ?? Infinity);
+    return {
+      inner: v.args[0]!,
+      bounds: {
+        lo: Math.max(INT8_MIN, Number.isFinite(lo) ? Math.round(lo / scale) + zp : INT8_MIN),
+        hi: Math.min(INT8_MAX, Number.isFinite(hi) ? Math.round(hi / scale) + zp : INT8_MAX),
+      },
+    };
+  }
+  return { inner: v, bounds };
+}
+
+/**
+ * For each output channel and position of a conv, the sum of the weights whose
+ * taps fall inside the input (not in the padding): what a constant input of 1
+ * would give.
+ */
+function insideTapSums(conv: Call, w: Int8Array, O: number): Float64Array {
+  const [, , H, W] = conv.args[0]!.type.shape as [number, number, number, number];
+  const [, Cg, KH, KW] = conv.args[1]!.type.shape as [number, number, number, number];
+  const [, , OH, OW] = conv.type.shape as [number, number, number, number];
+  const win = windowAttrs(conv.op, conv.attrs, 2);
+  const [sh, sw] = win.strides as [number, number];
+  const [dh, dw] = win.dilation as [number, number];
+  const [ph, pw] = win.padding as [number, number];
+  const out = new Float64Array(O * OH * OW);
+  const tap = new Float64Array(KH * KW);
+  for (let o = 0; o < O; o++) {
+    tap.fill(0);
+    for (let c = 0; c < Cg; c++) for (let k = 0; k < KH * KW; k++) tap[k]! += w[(o * Cg + c) * KH * KW + k]!;
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        let sum = 0;
+        for (let ky = 0; ky < KH; ky++) {
+          const iy = oy * sh - ph + ky * dh;
+          if (iy < 0 || iy >= H) continue;
+          for (let kx = 0; kx < KW; kx++) {
+            const ix = ox * sw - pw + kx * dw;
+            if (ix >= 0 && ix < W) sum += tap[ky * KW + kx]!;
+          }
+        }
+        out[(o * OH + oy) * OW + ox] = sum;
+      }
+    }
+  }
+  return out;
+}
+
+class Realizer {
+  readonly info = new Map<Value, QInfo>();
+
+  /** Per-tensor (scalar) quantization parameters of a quantize/dequantize node, else undefined. */
+  params(node: Call, args: readonly Value[]): { scale: number; zp: number } | undefined {
+    const scale = scalarValue(args[1]!);
+    const zp = scalarValue(args[2]!);
+    return scale !== undefined && zp !== undefined && scale > 0 ? { scale, zp } : undefined;
+  }
+
+  /** A constant, or the dequantization of one. */
+  isConstant(v: Value): boolean {
+    return v.kind === 'constant' || this.info.get(v)?.q.kind === 'constant';
+  }
+
+  /** int8 weights with zero point 0, as an anchor's second operand. */
+  weights(v: Value): { q: Constant; scale: number } | undefined {
+    const i = this.info.get(v);
+    if (!i || i.zp !== 0 || i.q.kind !== 'constant' || i.q.type.dtype !== 'int8') return undefined;
+    return { q: i.q, scale: i.scale };
+  }
+
+  /** The bias as int32 at the accumulator's scale, from a float constant or a dequantized int32 constant. */
+  bias(v: Value, accScale: number, channels: number): Int32Array | undefined {
+    const i = this.info.get(v);
+    let values: number[];
+    if (i && i.q.kind === 'constant' && i.zp === 0) {
+      const q = i.q.value.toNumbers();
+      const same = Math.abs(i.scale / accScale - 1) < 1e-6;
+      values = q.map((x) => (same ? x : roundHalfAway((x * i.scale) / accScale)));
+    } else if (v.kind === 'constant' && v.type.dtype === 'float32') {
+      values = v.value.toNumbers().map((x) => roundHalfAway(x / accScale));
+    } else {
+      return undefined;
+    }
+    if (values.length !== channels) return undefined;
+    return Int32Array.from(values);
+  }
+
+  constructor(private readonly symmetricClip: boolean) {}
+
+  /** `range`: the int8 codes the graph's own quantize allowed, when realize uses other parameters. */
+  realize(v: Value, scale: number, zp: number, name?: string, range?: Bounds): Value | undefined {
+    const { inner, bounds } = peelActivation(v, scale, zp);
+    if (range) {
+      bounds.lo = Math.max(bounds.lo, range.lo);
+      bounds.hi = Math.min(bounds.hi, range.hi);
+    }
+    // VTA's own flow clips symmetric values to [-127, 127], keeping -x representable for every x.
+    if (this.symmetricClip && zp === 0) bounds.lo = Math.max(bounds.lo, -INT8_MAX);
+    if (inner.kind !== 'call') return undefined;
+    const anchor = inner.args[0];
+    if ((inner.op === 'nn.bias_add' || inner.op === 'add') && anchor?.kind === 'call' && (anchor.op === 'nn.conv2d' || anchor.op === 'nn.dense') && this.isConstant(inner.args[1]!)) {
+      return this.linear(anchor, inner.args[1]!, scale, zp, bounds, name);
+    }
+    if (inner.op === 'nn.conv2d' || inner.op === 'nn.dense') return this.linear(inner, undefined, scale, zp, bounds, name);
+    if (inner.op === 'add') return this.add(inner, scale, zp, bounds, name);
+    if ((inner.op === 'nn.max_pool2d' || inner.op === 'reshape') && inner === v) {
+      const x = this.info.get(inner.args[0]!);
+      if (x && x.scale === scale && x.zp === zp && x.q.type.dtype === 'int8') return call(inner.op, [x.q], inner.attrs, { name: inner.name ?? name });
+    }
+    return undefined;
+  }
+
+  linear(anchor: Call, biasValue: Value | undefined, sy: number, zy: number, bounds: Bounds, name?: string): Value | undefined {
+    const x = this.info.get(anchor.args[0]!);
+    const w = this.weights(anchor.args[1]!);
+    if (!x || !w || x.q.type.dtype !== 'int8') return undefined;
+    const conv = anchor.op === 'nn.conv2d';
+    if (conv && anchor.type.shape.length !== 4) return undefined;
+    const O = w.q.type.shape[0]!;
+    const accScale = x.scale * w.scale;
+    const b = biasValue ? this.bias(biasValue, accScale, O) : new Int32Array(O);
+    if (!b) return undefined;
+    const acc = call(anchor.op, [x.q, w.q], { ...anchor.attrs, out_dtype: 'int32' }, { name: anchor.name ?? name });
+    // The input zero point: Σ (x - zx)·w = Σ x·w - zx·Σ w, where the sum runs over the taps
+    // inside the input. VTA (and the conv) pad with 0, so where padding reaches a window the
+    // correction differs per position, and the bias becomes a full [1, O, OH, OW] tensor.
+    let bias: Tensor;
+    const wAbs = new Float64Array(O);
+    const wq = w.q.value.data as Int8Array;
+    const per = wq.length / O;
+    for (let o = 0; o < O; o++) for (let k = 0; k < per; k++) wAbs[o]! += Math.abs(wq[o * per + k]!);
+    if (x.zp === 0) {
+      bias = Tensor.from('int32', conv ? [1, O, 1, 1] : [1, O], b);
+    } else {
+      const spatial = acc.type.shape.slice(2);
+      const inner = sizeOf(spatial);
+      const t = conv ? insideTapSums(anchor, wq, O) : new Float64Array(O).map((_, o) => wq.subarray(o * per, (o + 1) * per).reduce((s, v) => s + v, 0));
+      const full = new Int32Array(O * inner);
+      for (let o = 0; o < O; o++) for (let p = 0; p < inner; p++) full[o * inner + p] = b[o]! - x.zp * t[o * inner + p]!;
+      const uniform = full.every((v, i) => v === full[Math.floor(i / inner) * inner]);
+      bias = uniform
+        ? Tensor.from('int32', conv ? [1, O, 1, 1] : [1, O], Array.from({ length: O }, (_, o) => full[o * inner]!))
+        : new Tensor('int32', [1, O, ...spatial], full);
+    }
+    const biased = call('add', [acc, constant(`${name ?? anchor.op}_bias`, bias)], {}, { name });
+    const maxX = Math.max(INT8_MAX - x.zp, x.zp - INT8_MIN);
+    let bound = 0;
+    const bv = bias.data as Int32Array;
+    let maxBias = 0;
+    for (const v of bv) maxBias = Math.max(maxBias, Math.abs(v));
+    for (let o = 0; o < O; o++) bound = Math.max(bound, wAbs[o]! * maxX);
+    bound += maxBias;
+    const fp = chooseFixedPoint(accScale / sy, bound);
+    return narrowToInt8(applyFixedPoint(biased, fp, name), zy, bounds.lo, bounds.hi, name);
+  }
+
+  /**
+   * Requantized add, in the shape VTA's epilogue runs it: the main operand is rescaled to the
+   * residual's scale (ADD -za, fixed-point multiply, rounding shift), the residual is added as it
+   * is (sign-extended int8), its zero point removed, and the sum requantized to the output. The
+   * main operand is the coarser one: rescaling it into the finer scale rounds by at most half a
+   * fine step. (Its producer's conv group absorbs the add when only the add reads it.)
+   */
+  add(node: Call, sy: number, zy: number, bounds: Bounds, name?: string): Value | undefined {
+    const [x, y] = node.args as [Value, Value];
+    const ix = this.info.get(x);
+    const iy = this.info.get(y);
+    if (!ix || !iy || ix.q.kind === 'constant' || iy.q.kind === 'constant') return undefined;
+    if (ix.q.type.dtype !== 'int8' || iy.q.type.dtype !== 'int8') return undefined;
+    if (ix.q.type.shape.join() !== iy.q.type.shape.join()) return undefined;
+    const [a, b] = ix.scale >= iy.scale ? [ix, iy] : [iy, ix];
+    let t: Value = call('cast', [a.q], { dtype: 'int32' }, { name });
+    if (a.zp !== 0) t = call('add', [t, int32Scalar(-a.zp)], {}, { name });
+    t = applyFixedPoint(t, chooseFixedPoint(a.scale / b.scale, INT8_MAX - INT8_MIN), name);
+    t = call('add', [t, call('cast', [b.q], { dtype: 'int32' }, { name })], {}, { name: node.name ?? name });
+    if (b.zp !== 0) t = call('add', [t, int32Scalar(-b.zp)], {}, { name });
+    const bound = Math.ceil(((INT8_MAX - INT8_MIN) * a.scale) / b.scale) + (INT8_MAX - INT8_MIN) + 1;
+    return narrowToInt8(applyFixedPoint(t, chooseFixedPoint(b.scale / sy, bound), name), zy, bounds.lo, bounds.hi, name);
+  }
+}
+
+/** Rewrites every QDQ pattern the integer ALU can run; see the module comment. */
+export interface RealizeOptions {
+  /** Clip outputs with zero point 0 to [-127, 127] (VTA's symmetric convention) instead of QuantizeLinear's [-128, 127]. */
+  symmetricClip?: boolean;
+  /**
+   * Re-quantize every int8 tensor with a nonzero zero point symmetrically (zero point 0, the scale
+   * widened to cover the same range, e.g. about 2x for onnxruntime's ReLU outputs), trading one bit
+   * of those activations for per-channel biases only. Off by default: the model's own zero points
+   * are followed exactly.
+   */
+  symmetricActivations?: boolean;
+}
+
+/** The symmetric (zero point 0) parameters covering the range of int8 (scale, zp). */
+function symmetricParams(scale: number, zp: number): { scale: number; zp: number } {
+  return { scale: Math.fround((scale * Math.max(INT8_MAX - zp, zp - INT8_MIN)) / INT8_MAX), zp: 0 };
+}
+
+export function realizeQdq(fn: IRFunction, opts: RealizeOptions = {}): IRFunction {
+  const r = new Realizer(opts.symmetricClip ?? false);
+  // With symmetricActivations, the parameters each int8 value really has, where they differ from its graph's.
+  const actual = new Map<Value, { scale: number; zp: number }>();
+  const scalars = (name: string, p: { scale: number; zp: number }, zpType: Value): [Value, Value] => [
+    constant(`${name}_scale`, Tensor.from('float32', [], [p.scale])),
+    constant(`${name}_zero_point`, Tensor.from(zpType.type.dtype, [], [p.zp])),
+  ];
+  return rewrite(fn, (node, args) => {
+    if (node.op === 'qnn.dequantize') {
+      const p = actual.get(args[0]!);
+      const built = p ? call(node.op, [args[0]!, ...scalars(node.name ?? 'dq', p, args[2]!)], node.attrs, { name: node.name, device: node.device }) : withArgs(node, args);
+      const params = p ?? r.params(node, args);
+      if (params) r.info.set(built, { q: args[0]!, ...params });
+      return built;
+    }
+    if (node.op === 'qnn.quantize' && node.type.dtype === 'int8') {
+      const given = r.params(node, args);
+      if (!given) return undefined;
+      if (!opts.symmetricActivations || given.zp === 0) return r.realize(args[0]!, given.scale, given.zp, node.name);
+      // The graph's quantize also clipped to its range (a zero point of -128 is an implied ReLU): keep that.
+      const p = symmetricParams(given.scale, given.zp);
+      const lo = given.scale * (INT8_MIN - given.zp);
+      const hi = given.scale * (INT8_MAX - given.zp);
+      const range = { lo: Math.round(lo / p.scale), hi: Math.min(INT8_MAX, Math.round(hi / p.scale)) };
+      const out = r.realize(args[0]!, p.scale, p.zp, node.name, range) ??
+        call(node.op, [call('clip', [args[0]!], { a_min: lo, a_max: hi }, { name: node.name }), ...scalars(node.name ?? 'q', p, args[2]!)], node.attrs, { name: node.name, device: node.device });
+      actual.set(out, p);
+      return out;
+    }
+    return undefined;
+  });
+}

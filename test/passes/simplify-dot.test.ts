@@ -1,0 +1,74 @@
+// Simplification passes against the executor running the graph before them (batch_norm, add and
+// bias_add kernels are the oracle), and the Graphviz writer against the IR's own devices.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { execute } from '../../compiler/cpu/execute.ts';
+import { call, constant, topoOrder, variable, type IRFunction } from '../../compiler/ir/graph.ts';
+import { DEVICE_COLORS, toDot } from '../../compiler/passes/dot.ts';
+import { compileForVta } from '../../compiler/passes/pipeline.ts';
+import { canonicalizeBias, foldBatchNorm, simplify } from '../../compiler/passes/simplify.ts';
+import { Tensor } from '../../compiler/tensor/tensor.ts';
+import { loadModel, repoRoot, shared } from './helpers.ts';
+
+function filled(shape: number[], f: (i: number) => number): Tensor {
+  const t = Tensor.zeros('float32', shape);
+  (t.data as Float32Array).forEach((_, i, a) => (a[i] = f(i)));
+  return t;
+}
+
+function convBnNet(): IRFunction {
+  const x = variable('x', { shape: [1, 3, 6, 6], dtype: 'float32' });
+  const conv = call('nn.conv2d', [x, constant('w', filled([4, 3, 3, 3], (i) => Math.sin(i)))], { padding: [1, 1, 1, 1] });
+  const biased = call('add', [conv, constant('b', filled([1, 4, 1, 1], (i) => i - 1.5))]);
+  const c = (name: string, f: (i: number) => number) => constant(name, filled([4], f));
+  const bn = call('nn.batch_norm', [biased, c('gamma', (i) => 1 + i / 4), c('beta', (i) => -i), c('mean', (i) => i / 3), c('var', (i) => 0.5 + i)], { epsilon: 1e-5, axis: 1 });
+  const other = call('nn.batch_norm', [x, ...['g2', 'b2', 'm2', 'v2'].map((n, k) => constant(n, filled([3], (i) => 0.5 + i + k)))], { epsilon: 1e-5, axis: 1 });
+  return { params: [x], results: [call('nn.relu', [bn]), other] };
+}
+
+describe('simplify', () => {
+  it('folds batch_norm into the conv and canonicalizes its bias without changing the outputs', () => {
+    const fn = convBnNet();
+    const folded = simplify(fn);
+    const ops = topoOrder(folded).map((c) => c.op);
+    expect(ops).not.toContain('nn.batch_norm');
+    expect(ops.filter((o) => o === 'nn.bias_add')).toHaveLength(1);
+    const x = filled([1, 3, 6, 6], (i) => Math.cos(i * 0.7));
+    const before = execute(fn, [x]);
+    const after = execute(folded, [x]);
+    before.forEach((t, k) => (t.data as Float32Array).forEach((v, i) => expect(Math.abs(v - (after[k]!.data as Float32Array)[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(v)))));
+    expect(topoOrder(canonicalizeBias(foldBatchNorm(fn))).filter((c) => c.op === 'nn.bias_add')).toHaveLength(1);
+  });
+});
+
+describe('--emit dot', () => {
+  it('colours every node by its device, draws each copy as a diamond and boxes each VTA group', () => {
+    const r = compileForVta(loadModel('digits_cnn_int8_qdq'));
+    const dot = toDot(r.fn, r.groups);
+    const calls = topoOrder(r.fn);
+    calls.forEach((c, i) => {
+      const line = dot.split('\n').find((l) => l.trim().startsWith(`n${i} [`))!;
+      expect(line, c.op).toBeDefined();
+      if (c.op === 'device_copy') expect(line).toContain('shape=diamond');
+      else expect(line).toContain(`fillcolor="${DEVICE_COLORS[c.device!]}"`);
+    });
+    expect(dot.match(/shape=diamond/g)).toHaveLength(r.copies);
+    expect(dot.match(/subgraph cluster_/g)).toHaveLength(r.groups.length);
+    expect(dot.trim().endsWith('}')).toBe(true);
+  });
+});
+
+describe('the CLI', () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'compiler/passes/cli.ts'), ...args], { encoding: 'utf8', cwd: repoRoot });
+
+  it('writes Graphviz for a QDQ model and refuses a float model without calibration', () => {
+    const ok = cli(path.join(shared, 'models', 'digits_cnn_int8_qdq.onnx'), '--emit', 'dot');
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.startsWith('digraph vta {')).toBe(true);
+    const bad = cli(path.join(shared, 'models', 'digits_cnn.onnx'));
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe('error: a float model needs calibration inputs (--calib) to be quantized');
+  });
+});
