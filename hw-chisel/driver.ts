@@ -1,0 +1,222 @@
+/**
+ * The `tsim` target: the Chisel VTA core (hw-chisel/src/main/scala) simulated cycle by cycle by
+ * Verilator, behind a DRAM model with a configurable latency, through the Node addon built by
+ * `sh hw-chisel/build.sh`. It implements runtime/driver.ts's DeviceDriver.
+ *
+ * Every stream is decoded and validated on the host (isa/validate.ts: fields, ranges, the token
+ * schedule and FINISH ordering) before the core sees it. Out-of-range micro-op indices are not
+ * checked here; the core wraps them to the buffer's index width.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { VtaConfig } from '../isa/config.ts';
+import { decodeProgram, INSN_BYTES } from '../isa/codec.ts';
+import { ProgramError, VtaError } from '../isa/errors.ts';
+import { moduleOf, type Insn, type ModuleName } from '../isa/types.ts';
+import { validateProgram } from '../isa/validate.ts';
+import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
+
+export const ADDON_PATH = fileURLToPath(new URL('./build/Release/vta_tsim.node', import.meta.url));
+
+/** `targetOptions` of the tsim target. */
+export interface TsimOptions {
+  /** Cycles from a DRAM read request to its first beat, and from a write burst's last beat to its ack. */
+  dramLatency?: number;
+}
+export const DEFAULT_DRAM_LATENCY = 32;
+
+interface NativeRun {
+  status: number;
+  cycles: number;
+  counters: Record<string, number>;
+  /** Per module (load, compute, store): the completion cycle of each of its instructions, in order. */
+  retired: [Uint32Array, Uint32Array, Uint32Array];
+}
+interface NativeDevice {
+  write(offset: number, data: Uint8Array): number;
+  read(offset: number, into: Uint8Array): number;
+  run(insnOffset: number, count: number, timeoutMs: number): Promise<NativeRun>;
+  close(): void;
+}
+interface NativeModule {
+  Device: new (memBytes: number, latency: number) => NativeDevice;
+  counterNames: string[];
+  fingerprint: string;
+  busBits: number;
+}
+const STATUS_OK = 0;
+const STATUS_TIMEOUT = 1;
+
+/** The addon is not built (run `sh hw-chisel/build.sh`) or does not load. */
+export class TsimUnavailableError extends VtaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('VTA_TSIM_UNAVAILABLE', message, options);
+  }
+}
+export class TsimTimeoutError extends VtaError {
+  constructor(readonly timeoutMs: number, message: string) {
+    super('VTA_TIMEOUT', message);
+  }
+}
+export class TsimRangeError extends VtaError {
+  constructor(message: string) {
+    super('VTA_DEVICE_RANGE', message);
+  }
+}
+export class TsimClosedError extends VtaError {
+  constructor(what: string) {
+    super('VTA_DEVICE_CLOSED', `${what}: the tsim device has been closed`);
+  }
+}
+
+let loaded: NativeModule | undefined;
+export function tsimModule(): NativeModule {
+  if (loaded) return loaded;
+  if (!existsSync(ADDON_PATH)) {
+    throw new TsimUnavailableError(`tsim: the simulator addon ${ADDON_PATH} is not built; run \`sh hw-chisel/build.sh\``);
+  }
+  try {
+    loaded = createRequire(import.meta.url)(ADDON_PATH) as NativeModule;
+  } catch (e) {
+    throw new TsimUnavailableError(`tsim: cannot load ${ADDON_PATH}: ${(e as Error).message}`, { cause: e });
+  }
+  return loaded;
+}
+
+/** True when the addon is built, so tests and benchmarks can skip the target otherwise. */
+export function tsimAvailable(): boolean {
+  return existsSync(ADDON_PATH);
+}
+
+function parseOptions(raw: Record<string, unknown> | undefined): Required<TsimOptions> {
+  const o = raw ?? {};
+  for (const k of Object.keys(o)) {
+    if (k !== 'dramLatency') throw new VtaError('VTA_TARGET_OPTION', `tsim: unknown target option "${k}" (known: dramLatency)`);
+  }
+  const lat = o.dramLatency ?? DEFAULT_DRAM_LATENCY;
+  if (typeof lat !== 'number' || !Number.isInteger(lat) || lat < 0 || lat > 1 << 20) {
+    throw new VtaError('VTA_TARGET_OPTION', `tsim: target option dramLatency must be an integer in [0, ${1 << 20}], got ${JSON.stringify(lat)}`);
+  }
+  return { dramLatency: lat };
+}
+
+export class TsimDriver implements DeviceDriver {
+  readonly target = 'tsim' as const;
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly config: VtaConfig,
+    readonly memBytes: number,
+    readonly dramLatency: number,
+    private readonly dev: NativeDevice,
+  ) {}
+
+  static async open(opts: DriverOptions): Promise<TsimDriver> {
+    const o = parseOptions(opts.targetOptions);
+    // The core addresses DRAM with 32 bits.
+    if (!Number.isSafeInteger(opts.memBytes) || opts.memBytes <= 0 || opts.memBytes > 2 ** 32) {
+      throw new TsimRangeError(`tsim: memBytes must be an integer in [1, 2^32], got ${opts.memBytes}`);
+    }
+    const native = tsimModule();
+    if (native.fingerprint !== opts.config.fingerprint || native.busBits !== opts.config.BUS_WIDTH) {
+      throw new VtaError(
+        'VTA_CONFIG_MISMATCH',
+        `tsim: the core was generated for configuration ${native.fingerprint} with a ${native.busBits}-bit bus, not ${opts.config.fingerprint} with a ${opts.config.BUS_WIDTH}-bit bus (${opts.config.name}); regenerate IsaConstants.scala and rebuild`,
+      );
+    }
+    return new TsimDriver(opts.config, opts.memBytes, o.dramLatency, new native.Device(opts.memBytes, o.dramLatency));
+  }
+
+  /** Runs `op` after every earlier operation (a run holds the core until it ends). */
+  private serialize<T>(what: string, op: () => T | Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new TsimClosedError(what));
+    const result = this.tail.then(() => op());
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private checkRange(what: string, offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.memBytes) {
+      throw new TsimRangeError(`${what}: bytes [${offset}, ${offset + length}) fall outside the ${this.memBytes}-byte device memory`);
+    }
+  }
+
+  write(offset: number, data: Uint8Array): Promise<void> {
+    return this.serialize('write', () => {
+      this.checkRange('write', offset, data.length);
+      this.dev.write(offset, data);
+    });
+  }
+
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return this.serialize('read', () => {
+      this.checkRange('read', offset, length);
+      const out = new Uint8Array(length);
+      this.dev.read(offset, out);
+      return out;
+    });
+  }
+
+  run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
+    const what = `run of ${count} instructions at ${insnOffset}`;
+    return this.serialize(what, async () => {
+      if (insnOffset % INSN_BYTES !== 0) throw new TsimRangeError(`${what}: the instruction address must be ${INSN_BYTES}-byte aligned`);
+      if (!Number.isSafeInteger(count) || count <= 0 || count >= 2 ** 32) throw new ProgramError(-1, `${what}: the instruction count must be a positive 32-bit integer`);
+      this.checkRange(what, insnOffset, count * INSN_BYTES);
+      if (!(opts.timeoutMs > 0)) throw new VtaError('VTA_TIMEOUT_OPTION', `${what}: timeoutMs must be positive, got ${opts.timeoutMs}`);
+      const bytes = new Uint8Array(count * INSN_BYTES);
+      this.dev.read(insnOffset, bytes);
+      const insns = decodeProgram(this.config, bytes);
+      validateProgram(this.config, insns, { memBytes: this.memBytes });
+      const r = await this.dev.run(insnOffset, count, opts.timeoutMs);
+      if (r.status === STATUS_TIMEOUT) {
+        throw new TsimTimeoutError(opts.timeoutMs, `${what} did not finish within ${opts.timeoutMs} ms; the core was reset`);
+      }
+      if (r.status !== STATUS_OK) throw new VtaError('VTA_DEVICE', `tsim: ${what}: the simulator returned status ${r.status}`);
+      return { counters: profilerCounters(this.config, r), insnCycles: insnCycles(insns, r.retired) };
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.reject(new TsimClosedError('close'));
+    const done = this.tail.then(() => this.dev.close());
+    this.closed = true;
+    return done;
+  }
+}
+
+/** Each instruction's completion cycle: a module completes its instructions in stream order. */
+function insnCycles(insns: readonly Insn[], retired: NativeRun['retired']): Float64Array {
+  const out = new Float64Array(insns.length);
+  const next = [0, 0, 0];
+  insns.forEach((insn, i) => {
+    const m = MODULE_INDEX[moduleOf(insn)];
+    const cycles = retired[m];
+    if (next[m]! >= cycles.length) throw new VtaError('VTA_DEVICE', `tsim: the core completed fewer ${moduleOf(insn)} instructions than the stream holds`);
+    out[i] = cycles[next[m]!++]!;
+  });
+  return out;
+}
+const MODULE_INDEX: Record<ModuleName, number> = { load: 0, compute: 1, store: 2 };
+
+/** VTA's profiler counters from the core's element and micro-op counts, plus `cycles` and the raw counts. */
+function profilerCounters(cfg: VtaConfig, r: NativeRun): Record<string, number> {
+  const c = r.counters;
+  const n = (k: string) => c[k] ?? 0;
+  return {
+    inp_load_nbytes: n('inp_loads') * cfg.INP_ELEM_BYTES,
+    wgt_load_nbytes: n('wgt_loads') * cfg.WGT_ELEM_BYTES,
+    // As the functional simulator, an ACC_8BIT element counts as one accumulator element.
+    acc_load_nbytes: (n('acc_loads') + n('acc8_loads')) * cfg.ACC_ELEM_BYTES,
+    uop_load_nbytes: n('uop_loads') * cfg.UOP_ELEM_BYTES,
+    out_store_nbytes: n('out_stores') * cfg.OUT_ELEM_BYTES,
+    gemm_counter: n('gemm_counter'),
+    alu_counter: n('alu_counter'),
+    acc_writes: n('acc_writes'),
+    cycles: r.cycles,
+  };
+}
+
+export const createTsimDriver: DriverFactory = (opts) => TsimDriver.open(opts);

@@ -1,0 +1,150 @@
+package vta
+
+import chisel3._
+import chisel3.util._
+import _root_.circt.stage.ChiselStage
+
+/** The host's register port: a write takes effect at the clock edge; a read is combinational. */
+class HostPort extends Bundle {
+  val wen = Input(Bool())
+  val addr = Input(UInt(8.W))
+  val wdata = Input(UInt(32.W))
+  val rdata = Output(UInt(32.W))
+}
+
+/**
+ * Host registers, after VTA's VCR (reference section 5), one 32-bit register every 4 bytes:
+ *   0x00 control: write bit 0 to launch; reads bit 0 = running, bit 1 = finished (until the next launch)
+ *   0x04 cycles from launch to FINISH
+ *   0x08 instruction count, 0x0C instruction address
+ *   0x10..0x20 base addresses (bytes) of uop, inp, wgt, acc, out DRAM data
+ *   0x24 accumulator writes, then the event counters listed in VCR.counterNames
+ * Counters restart at each launch.
+ */
+object VCR {
+  val counterNames = Seq("acc_writes", "gemm_counter", "alu_counter", "inp_loads", "wgt_loads", "uop_loads",
+    "acc_loads", "acc8_loads", "out_stores")
+  val counterBase = 0x24
+}
+
+class VTACore extends Module {
+  val io = IO(new Bundle {
+    val host = new HostPort
+    val mem = new MemPort
+    /** An instruction of load, compute, store completes (pushes its tokens) in this cycle. */
+    val retire = Output(Vec(3, Bool()))
+  })
+  // Registers 0x08..0x20.
+  val params = Reg(Vec(7, UInt(32.W)))
+  val insnCount = params(0)
+  val insnAddr = params(1)
+  val Seq(uopBase, inpBase, wgtBase, accBase, outBase) = params.drop(2)
+  val running = RegInit(false.B)
+  val finished = RegInit(false.B)
+  val cycles = RegInit(0.U(32.W))
+  val counters = RegInit(VecInit(Seq.fill(VCR.counterNames.size)(0.U(32.W))))
+
+  val launch = io.host.wen && io.host.addr === 0.U && io.host.wdata(0) && !running
+  for (r <- 0 until params.size) {
+    when(io.host.wen && io.host.addr === (8 + 4 * r).U) { params(r) := io.host.wdata }
+  }
+
+  val fetch = Module(new Fetch)
+  val load = Module(new Load)
+  val compute = Module(new Compute)
+  val store = Module(new Store)
+  val l2g, g2l, g2s, s2g = Module(new TokenQueue(Core.tokenDepth))
+  Seq(l2g, g2l, g2s, s2g).foreach(_.io.clear := launch)
+
+  fetch.io.launch := launch
+  fetch.io.count := insnCount
+  fetch.io.addr := insnAddr
+  def cmdQueue(in: DecoupledIO[UInt]) = Queue(in, Core.cmdDepth)
+  load.io.cmd <> cmdQueue(fetch.io.load)
+  compute.io.cmd <> cmdQueue(fetch.io.compute)
+  store.io.cmd <> cmdQueue(fetch.io.store)
+
+  l2g.io.push <> load.io.pushNext
+  compute.io.popPrev <> l2g.io.pop
+  g2l.io.push <> compute.io.pushPrev
+  load.io.popNext <> g2l.io.pop
+  g2s.io.push <> compute.io.pushNext
+  store.io.popPrev <> g2s.io.pop
+  s2g.io.push <> store.io.pushPrev
+  compute.io.popNext <> s2g.io.pop
+
+  load.io.inpBase := inpBase
+  load.io.wgtBase := wgtBase
+  compute.io.uopBase := uopBase
+  compute.io.accBase := accBase
+  store.io.outBase := outBase
+  compute.io.inp <> load.io.inpRd
+  compute.io.wgt <> load.io.wgtRd
+  store.io.out <> compute.io.out
+
+  val port = Module(new MemArbiter(5))
+  port.io.readers(0) <> fetch.io.mem
+  port.io.readers(1) <> load.io.inpMem
+  port.io.readers(2) <> load.io.wgtMem
+  port.io.readers(3) <> compute.io.uopMem
+  port.io.readers(4) <> compute.io.accMem
+  port.io.wrReq <> store.io.wrReq
+  port.io.wrData <> store.io.wrData
+  store.io.wrAck := port.io.wrAck
+  io.mem <> port.io.mem
+  io.retire := VecInit(load.io.retire, compute.io.retire, store.io.retire)
+
+  when(launch) {
+    running := true.B
+    finished := false.B
+    cycles := 0.U
+    counters.foreach(_ := 0.U)
+  }.elsewhen(running) {
+    cycles := cycles + 1.U
+    when(compute.io.finish) {
+      running := false.B
+      finished := true.B
+    }
+    val ev = compute.io.events
+    val events = Seq(ev.accWrite, ev.gemm, ev.alu, load.io.inpLoaded, load.io.wgtLoaded, ev.uopLoaded,
+      ev.accLoaded, ev.acc8Loaded, store.io.stored)
+    for ((c, e) <- counters.zip(events)) { when(e) { c := c + 1.U } }
+  }
+
+  val readable = Seq(0x00 -> Cat(finished, running), 0x04 -> cycles) ++
+    params.zipWithIndex.map { case (p, r) => (8 + 4 * r) -> p } ++
+    counters.zipWithIndex.map { case (c, r) => (VCR.counterBase + 4 * r) -> c }
+  io.host.rdata := MuxLookup(io.host.addr, 0.U)(readable.map { case (a, v) => a.U -> v })
+}
+
+/**
+ * Elaborates the core into VTACore.sv in the directory given as the first argument, next to
+ * vta_vcr.h, the register map for the C++ harness (so the counter list lives in one place).
+ */
+object Emit {
+  def main(args: Array[String]): Unit = {
+    val out = args.headOption.getOrElse("target/sv")
+    ChiselStage.emitSystemVerilogFile(
+      new VTACore,
+      Array("--target-dir", out),
+      Array("--disable-all-randomization", "-strip-debug-info", "--lowering-options=disallowLocalVariables,disallowPackedArrays")
+    )
+    val names = VCR.counterNames.map(n => "\"" + n + "\"").mkString(", ")
+    val header =
+      s"""// Generated by vta.Emit (hw-chisel/src/main/scala/vta/Top.scala); do not edit.
+         |#pragma once
+         |#define VTA_FINGERPRINT "${IsaConstants.FINGERPRINT}"
+         |#define VTA_BUS_BITS ${Core.busBits}
+         |#define VTA_VCR_CTRL 0x00
+         |#define VTA_VCR_CYCLES 0x04
+         |#define VTA_VCR_INSN_COUNT 0x08
+         |#define VTA_VCR_INSN_ADDR 0x0C
+         |#define VTA_VCR_BASES 0x10
+         |#define VTA_VCR_NUM_BASES 5
+         |#define VTA_VCR_COUNTERS 0x${VCR.counterBase.toHexString}
+         |#define VTA_VCR_NUM_COUNTERS ${VCR.counterNames.size}
+         |static const char* const vta_vcr_counter_names[] = {$names};
+         |""".stripMargin
+    java.nio.file.Files.write(java.nio.file.Paths.get(out, "vta_vcr.h"), header.getBytes("UTF-8"))
+  }
+}
