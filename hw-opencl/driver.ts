@@ -4,7 +4,7 @@
  * OpenCL C at run time (POCL here). It implements runtime/driver.ts's DeviceDriver.
  *
  * Every run is validated on the host before the device sees it (isa/validate.ts, plus the
- * micro-op index check of uop-check.ts), so a malformed stream never reaches the core.
+ * micro-op index check of isa/uop-check.ts), so a malformed stream never reaches the core.
  *
  * Timeouts: OpenCL cannot abort a running kernel, so the core itself takes a work budget and stops
  * before an instruction that would exceed it. The budget is the timeout times the fastest work
@@ -18,15 +18,16 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { VtaConfig } from '../isa/config.ts';
 import { decodeProgram, encodeProgram, encodeUops, INSN_BYTES } from '../isa/codec.ts';
+import { COUNTER_NAMES } from '../isa/counters.ts';
 import { DeadlockError, ProgramError, VtaError } from '../isa/errors.ts';
 import { NO_DEPS, type Insn } from '../isa/types.ts';
+import { checkStreamUops, MemorySnapshot, uopLoadRanges, type Ranges } from '../isa/uop-check.ts';
 import { validateProgram } from '../isa/validate.ts';
+import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../runtime/device-errors.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
-import { DeviceClosedError, DeviceRangeError, RunTimeoutError } from './errors.ts';
-import { configSignature, CORE_KERNEL_NAME, coreBuildOptions, coreSource, PROFILER_COUNTERS, STATE, STATUS } from './kernel.ts';
+import { configSignature, CORE_KERNEL_NAME, coreBuildOptions, coreSource, STATE, STATUS } from './kernel.ts';
 import { cl, clSync, nativeModule, type NativeDevice, type NativeRunResult } from './native.ts';
 import { platformCandidates, type PlatformCandidate } from './platform.ts';
-import { checkUopIndices, MemorySnapshot, uopLoadRanges, type Ranges } from './uop-check.ts';
 
 const log = pino({ name: 'hw-opencl', level: process.env.VTA_LOG_LEVEL ?? 'warn' });
 
@@ -114,7 +115,7 @@ export class IntelFoclDriver implements DeviceDriver {
   static async open(opts: DriverOptions): Promise<IntelFoclDriver> {
     const o = parseOptions(opts.targetOptions);
     if (!Number.isSafeInteger(opts.memBytes) || opts.memBytes <= 0) {
-      throw new DeviceRangeError(`intelfocl: memBytes must be a positive integer, got ${opts.memBytes}`);
+      throw new DeviceRangeError('intelfocl', `memBytes must be a positive integer, got ${opts.memBytes}`);
     }
     const native = nativeModule();
     const candidates = platformCandidates(clSync('listing OpenCL platforms', () => native.platforms()), o.platform, o.device);
@@ -180,10 +181,10 @@ export class IntelFoclDriver implements DeviceDriver {
    * `holdUntil`, and later operations wait for it too.
    */
   private serialize<T>(what: string, op: (holdUntil: (busy: Promise<unknown>) => void) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new DeviceClosedError(what));
+    if (this.closed) return Promise.reject(new DeviceClosedError('intelfocl', what));
     let busy: Promise<unknown> = Promise.resolve();
     const result = this.tail.then(() => {
-      if (this.closed) throw new DeviceClosedError(what);
+      if (this.closed) throw new DeviceClosedError('intelfocl', what);
       return op((p) => {
         busy = p.catch(() => undefined);
       });
@@ -194,9 +195,7 @@ export class IntelFoclDriver implements DeviceDriver {
   }
 
   private checkRange(what: string, offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.memBytes) {
-      throw new DeviceRangeError(`${what}: bytes [${offset}, ${offset + length}) fall outside the ${this.memBytes}-byte device memory`);
-    }
+    checkDeviceRange('intelfocl', this.memBytes, what, offset, length);
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
@@ -221,7 +220,7 @@ export class IntelFoclDriver implements DeviceDriver {
   run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
     const what = `run of ${count} instructions at ${insnOffset}`;
     try {
-      if (insnOffset % INSN_BYTES !== 0) throw new DeviceRangeError(`${what}: the instruction address must be ${INSN_BYTES}-byte aligned`);
+      if (insnOffset % INSN_BYTES !== 0) throw new DeviceRangeError('intelfocl', `${what}: the instruction address must be ${INSN_BYTES}-byte aligned`);
       if (!Number.isSafeInteger(count) || count <= 0 || count >= 2 ** 32) throw new ProgramError(-1, `${what}: the instruction count must be a positive 32-bit integer`);
       this.checkRange(what, insnOffset, count * INSN_BYTES);
       if (!(opts.timeoutMs > 0)) throw new VtaError('VTA_TIMEOUT_OPTION', `${what}: timeoutMs must be positive, got ${opts.timeoutMs}`);
@@ -238,7 +237,7 @@ export class IntelFoclDriver implements DeviceDriver {
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new RunTimeoutError(opts.timeoutMs, `${what} did not finish within ${opts.timeoutMs} ms; the core stops at its work budget (${budget} units) and the next operation waits for it`)),
+          () => reject(new RunTimeoutError('intelfocl', opts.timeoutMs, `${what} did not finish within ${opts.timeoutMs} ms; the core stops at its work budget (${budget} units) and the next operation waits for it`)),
           opts.timeoutMs,
         );
       });
@@ -273,7 +272,7 @@ export class IntelFoclDriver implements DeviceDriver {
     const uopDigest = digest(uopData);
     if (known?.uopDigest === uopDigest) return;
     checked ??= check();
-    checkUopIndices(this.config, checked.insns, checked.order, new MemorySnapshot(uopRanges, uopData));
+    checkStreamUops(this.config, checked.insns, checked.order, new MemorySnapshot(uopRanges, uopData));
     if (this.validated.size >= VALIDATED_CACHE_SIZE) this.validated.delete(this.validated.keys().next().value!);
     this.validated.set(key, { uopRanges, uopDigest });
   }
@@ -288,12 +287,13 @@ export class IntelFoclDriver implements DeviceDriver {
     switch (state) {
       case STATE.FINISHED: {
         const counters: Record<string, number> = {};
-        for (const name of PROFILER_COUNTERS) counters[name] = status[STATUS[name]]!;
+        for (const name of COUNTER_NAMES) counters[name] = status[STATUS[name]]!;
         if (kernelNs !== null) counters.kernel_ns = kernelNs;
         return { counters };
       }
       case STATE.BUDGET:
         throw new RunTimeoutError(
+          'intelfocl',
           timeoutMs,
           `${what} did not finish within ${timeoutMs} ms: the core used its work budget of ${budget} units and stopped before instruction ${index}`,
         );
@@ -314,7 +314,7 @@ export class IntelFoclDriver implements DeviceDriver {
   }
 
   close(): Promise<void> {
-    if (this.closed) return Promise.reject(new DeviceClosedError('close'));
+    if (this.closed) return Promise.reject(new DeviceClosedError('intelfocl', 'close'));
     const done = this.tail.then(() => this.dev.release());
     this.closed = true;
     return done;

@@ -1,4 +1,7 @@
-/** The typed errors of the intelfocl target (all `VtaError`s with a stable `code`). */
+/**
+ * The typed errors peculiar to the intelfocl target (all `VtaError`s with a stable `code`); those
+ * every driver shares (timeout, range, closed) are in runtime/device-errors.ts.
+ */
 import { VtaError } from '../isa/errors.ts';
 
 /** An OpenCL call failed; `clName` is the OpenCL status name, e.g. CL_OUT_OF_RESOURCES. */
@@ -26,29 +29,5 @@ export class OpenClUnavailableError extends VtaError {
 export class PlatformNotFoundError extends VtaError {
   constructor(message: string) {
     super('VTA_OPENCL_PLATFORM', message);
-  }
-}
-
-/** A run did not finish within its timeout (or its work budget, derived from the timeout). */
-export class RunTimeoutError extends VtaError {
-  constructor(
-    readonly timeoutMs: number,
-    message: string,
-  ) {
-    super('VTA_TIMEOUT', message);
-  }
-}
-
-/** A copy outside the device buffer, or an unaligned instruction address. */
-export class DeviceRangeError extends VtaError {
-  constructor(message: string) {
-    super('VTA_DEVICE_RANGE', message);
-  }
-}
-
-/** The driver was closed. */
-export class DeviceClosedError extends VtaError {
-  constructor(what: string) {
-    super('VTA_DEVICE_CLOSED', `${what}: the intelfocl device has been closed`);
   }
 }

@@ -39,16 +39,6 @@ export const STATE = {
   BAD_INSN: 7,
 } as const;
 
-export const PROFILER_COUNTERS = [
-  'inp_load_nbytes',
-  'wgt_load_nbytes',
-  'acc_load_nbytes',
-  'uop_load_nbytes',
-  'out_store_nbytes',
-  'gemm_counter',
-  'alu_counter',
-] as const;
-
 /** VTA_CONFIG_SIGNATURE of src/vta.cl: the nine LOG_* parameters, 5 bits each. */
 export function configSignature(cfg: VtaConfig): number {
   return LOG_PARAMETERS.reduce((sig, p, i) => sig + cfg[p] * 2 ** (5 * i), 0);

@@ -52,7 +52,8 @@ function checkedValue(f: FieldSpec, value: unknown, context: string): number {
   return value;
 }
 
-function formatOf(cfg: VtaConfig, opcode: string): FormatLayout {
+/** The field layout of an opcode's instruction format. */
+export function formatOf(cfg: VtaConfig, opcode: string): FormatLayout {
   switch (opcode) {
     case 'LOAD':
     case 'STORE':

@@ -11,7 +11,7 @@ import { VtaError } from '../isa/errors.ts';
 import { segmentValues, type ProgramImage, type Segment } from '../isa/image.ts';
 import { dramRange } from '../isa/validate.ts';
 import { Dram } from './dram.ts';
-import { COUNTER_NAMES } from './exec.ts';
+import { COUNTER_NAMES } from '../isa/counters.ts';
 import { FunctionalSimulator, placeImage } from './fsim.ts';
 import type { KernelChoice } from './state.ts';
 import { CYCLE_OPTIONS, simulateCycleLevel, wantsCycleLevel } from './cycle/cli.ts';

@@ -3,36 +3,18 @@
  * instruction stream is read from device memory, as a core's fetch unit would, so the runtime
  * drives it exactly like hardware.
  */
-import { VtaError } from '../isa/errors.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
 import { Dram } from './dram.ts';
-import { kernelOption, readStream } from './driver-common.ts';
+import { kernelOption, readStream, SimulatorDriver } from './driver-common.ts';
 import { FunctionalSimulator } from './fsim.ts';
 
-class SimDriver implements DeviceDriver {
+class SimDriver extends SimulatorDriver<FunctionalSimulator> implements DeviceDriver {
   readonly target = 'sim' as const;
-  readonly config;
-  readonly memBytes: number;
-  private sim: FunctionalSimulator | null;
 
   constructor(opts: DriverOptions) {
-    this.config = opts.config;
-    this.memBytes = opts.memBytes;
+    super(opts);
     const kernel = kernelOption('sim', opts.targetOptions?.kernel);
     this.sim = new FunctionalSimulator(opts.config, new Dram(opts.memBytes), { kernel });
-  }
-
-  private open(): FunctionalSimulator {
-    if (!this.sim) throw new VtaError('VTA_DRIVER', 'sim: the driver is closed');
-    return this.sim;
-  }
-
-  async write(offset: number, data: Uint8Array): Promise<void> {
-    this.open().dram.write(offset, data);
-  }
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    return this.open().dram.read(offset, length);
   }
 
   async run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
@@ -40,11 +22,6 @@ class SimDriver implements DeviceDriver {
     const insns = readStream('sim', this.config, sim.dram, insnOffset, count);
     const counters = sim.run(insns, { timeoutMs: opts.timeoutMs });
     return { counters: { ...counters } };
-  }
-
-  async close(): Promise<void> {
-    this.open();
-    this.sim = null;
   }
 }
 

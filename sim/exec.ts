@@ -6,38 +6,13 @@
  * anything, so a failing instruction leaves the state as it was.
  */
 import { elemBytes, sramDepth, type VtaConfig } from '../isa/config.ts';
+import { countInsn, zeroCounters, type Counters } from '../isa/counters.ts';
 import { ProgramError } from '../isa/errors.ts';
 import type { AluInsn, GemmInsn, Insn, MemInsn } from '../isa/types.ts';
+import { LoopIndexCheck } from '../isa/uop-check.ts';
 import { dramRange, sramExtent } from '../isa/validate.ts';
 import type { Dram } from './dram.ts';
 import { SramState, type KernelChoice } from './state.ts';
-
-/** VTA's profiler counters (reference §4), named as its `profiler_status` prints them. */
-export interface Counters {
-  inp_load_nbytes: number;
-  wgt_load_nbytes: number;
-  acc_load_nbytes: number;
-  uop_load_nbytes: number;
-  out_store_nbytes: number;
-  /** GEMM micro-ops executed, resets excluded. */
-  gemm_counter: number;
-  /** ALU micro-ops executed. */
-  alu_counter: number;
-}
-
-export const COUNTER_NAMES: readonly (keyof Counters)[] = [
-  'inp_load_nbytes',
-  'wgt_load_nbytes',
-  'acc_load_nbytes',
-  'uop_load_nbytes',
-  'out_store_nbytes',
-  'gemm_counter',
-  'alu_counter',
-];
-
-export function zeroCounters(): Counters {
-  return { inp_load_nbytes: 0, wgt_load_nbytes: 0, acc_load_nbytes: 0, uop_load_nbytes: 0, out_store_nbytes: 0, gemm_counter: 0, alu_counter: 0 };
-}
 
 export interface MachineOptions {
   /** GEMM kernel selection (default `auto`: WebAssembly SIMD where it fits). */
@@ -59,27 +34,15 @@ function copy(dst: Lanes, at: number, src: Lanes, from: number, n: number): void
   for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
 }
 
-interface IndexCheck {
-  name: 'dst' | 'src' | 'wgt';
-  buffer: string;
-  depth: number;
-  shift: number;
-  mask: number;
-  fo: number;
-  fi: number;
-}
-
 export class VtaMachine {
   readonly sram: SramState;
   /** Accumulated since construction or the last `resetCounters`. */
   counters: Counters = zeroCounters();
-  private readonly uopField: Record<'dst' | 'src' | 'wgt', { shift: number; mask: number }>;
+  private readonly loopCheck: LoopIndexCheck;
 
   constructor(readonly cfg: VtaConfig, readonly dram: Dram, opts: MachineOptions = {}) {
     this.sram = new SramState(cfg, opts.kernel ?? 'auto');
-    const f = cfg.layout.uop.byName;
-    const field = (name: string) => ({ shift: f[name]!.offset, mask: 2 ** f[name]!.width - 1 });
-    this.uopField = { dst: field('dst_idx'), src: field('src_idx'), wgt: field('wgt_idx') };
+    this.loopCheck = new LoopIndexCheck(cfg);
   }
 
   /** Which GEMM kernel runs: `wasm` (SIMD) or `js`. */
@@ -127,32 +90,25 @@ export class VtaMachine {
     // Destination lanes per element equal the source bytes per element in every case below.
     let dst: Uint8Array | Int8Array | Int32Array;
     let src: Uint8Array | Int8Array = dram.u8;
-    const count = insn.x_size * insn.y_size;
     switch (insn.memory_type) {
       case 'UOP':
         dst = sram.uopBytes;
-        counters.uop_load_nbytes += count * eb;
         break;
       case 'INP':
         dst = sram.inp;
         src = dram.i8;
-        counters.inp_load_nbytes += count * eb;
         break;
       case 'WGT':
         dst = sram.wgt;
         src = dram.i8;
-        counters.wgt_load_nbytes += count * eb;
         break;
       case 'ACC':
         dst = sram.accBytes;
-        counters.acc_load_nbytes += count * eb;
         break;
       case 'ACC_8BIT':
         // int8 source into int32 lanes: the typed-array copy sign-extends.
         dst = sram.acc;
         src = dram.i8;
-        // VTA's profiler counts ACC_8BIT loads in full acc elements (reference §4).
-        counters.acc_load_nbytes += count * cfg.ACC_ELEM_BYTES;
         break;
       case 'OUT':
         throw new ProgramError(index, 'LOAD: memory_type OUT cannot be loaded');
@@ -171,6 +127,7 @@ export class VtaMachine {
     }
     if (insn.y_pad_1) dst.fill(0, at, (at += insn.y_pad_1 * rowLanes));
     if (insn.memory_type === 'WGT') sram.wgtWritten(insn.sram_base, at / eb);
+    countInsn(cfg, counters, insn);
   }
 
   store(insn: MemInsn, index: number): void {
@@ -186,52 +143,12 @@ export class VtaMachine {
       // int32 lanes into an Int8Array keep their low 8 bits (SPEC §3).
       copy(out, (insn.dram_base + y * insn.x_stride) * this.cfg.OUT_ELEM_BYTES, acc, from, n);
     }
-    this.counters.out_store_nbytes += insn.x_size * insn.y_size * this.cfg.OUT_ELEM_BYTES;
-  }
-
-  /** Number of micro-op iterations, after checking the loop's indices; 0 for an empty loop. */
-  private checkLoop(insn: GemmInsn | AluInsn, index: number, checks: IndexCheck[]): number {
-    const { uop_bgn: bgn, uop_end: end, iter_out: io, iter_in: ii } = insn;
-    if (end > this.cfg.UOP_DEPTH || bgn > end) {
-      throw new ProgramError(index, `${insn.opcode}: micro-op range [${bgn}, ${end}) is not inside the uop buffer of depth ${this.cfg.UOP_DEPTH}`);
-    }
-    if (bgn === end || io === 0 || ii === 0) return 0;
-    const uop = this.sram.uop;
-    // Factors are non-negative, so the largest index is the largest field plus the last iteration's offset.
-    for (const c of checks) {
-      let max = 0;
-      for (let k = bgn; k < end; k++) max = Math.max(max, (uop[k]! >>> c.shift) & c.mask);
-      if (max + (io - 1) * c.fo + (ii - 1) * c.fi < c.depth) continue;
-      for (let i = 0; i < io; i++) {
-        for (let j = 0; j < ii; j++) {
-          for (let k = bgn; k < end; k++) {
-            const v = ((uop[k]! >>> c.shift) & c.mask) + i * c.fo + j * c.fi;
-            if (v >= c.depth) {
-              throw new ProgramError(
-                index,
-                `${insn.opcode}: micro-op ${k} at iteration i=${i}, j=${j} gives ${c.name} index ${v}, outside the ${c.buffer} buffer of depth ${c.depth}`,
-              );
-            }
-          }
-        }
-      }
-    }
-    return io * ii * (end - bgn);
-  }
-
-  private check(name: 'dst' | 'src' | 'wgt', buffer: string, depth: number, fo: number, fi: number): IndexCheck {
-    return { name, buffer, depth, fo, fi, ...this.uopField[name] };
+    countInsn(this.cfg, this.counters, insn);
   }
 
   gemm(insn: GemmInsn, index: number): void {
-    const { cfg } = this;
-    const checks = [this.check('dst', 'acc', cfg.ACC_DEPTH, insn.dst_factor_out, insn.dst_factor_in)];
-    if (!insn.reset_reg) {
-      checks.push(this.check('src', 'inp', cfg.INP_DEPTH, insn.src_factor_out, insn.src_factor_in));
-      checks.push(this.check('wgt', 'wgt', cfg.WGT_DEPTH, insn.wgt_factor_out, insn.wgt_factor_in));
-    }
-    const n = this.checkLoop(insn, index, checks);
-    if (n === 0) return;
+    // Checks every index the loop computes; null for an empty loop.
+    if (!this.loopCheck.check(insn, index, this.sram.uop)) return;
     const k = this.sram.kernel;
     if (insn.reset_reg) {
       k.reset(insn.uop_bgn, insn.uop_end, insn.iter_out, insn.iter_in, insn.dst_factor_out, insn.dst_factor_in);
@@ -249,17 +166,13 @@ export class VtaMachine {
       insn.wgt_factor_out,
       insn.wgt_factor_in,
     );
-    this.counters.gemm_counter += n;
+    countInsn(this.cfg, this.counters, insn);
   }
 
   alu(insn: AluInsn, index: number): void {
-    const { cfg } = this;
     if (insn.reset_reg) throw new ProgramError(index, 'ALU: reset_reg must be 0 for ALU');
-    const checks = [this.check('dst', 'acc', cfg.ACC_DEPTH, insn.dst_factor_out, insn.dst_factor_in)];
-    // With an immediate the operand is acc[dst] (SPEC §4 Choice): src is not read.
-    if (!insn.use_imm) checks.push(this.check('src', 'acc', cfg.ACC_DEPTH, insn.src_factor_out, insn.src_factor_in));
-    const n = this.checkLoop(insn, index, checks);
-    if (n === 0) return;
+    // Checks every index the loop computes; null for an empty loop.
+    if (!this.loopCheck.check(insn, index, this.sram.uop)) return;
     this.sram.kernel.alu(
       insn.alu_opcode,
       insn.use_imm === 1,
@@ -273,6 +186,6 @@ export class VtaMachine {
       insn.src_factor_out,
       insn.src_factor_in,
     );
-    this.counters.alu_counter += n;
+    countInsn(this.cfg, this.counters, insn);
   }
 }

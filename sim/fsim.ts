@@ -5,17 +5,21 @@
  */
 import type { VtaConfig } from '../isa/config.ts';
 import { encodeProgram } from '../isa/codec.ts';
+import type { Counters } from '../isa/counters.ts';
 import { VtaError } from '../isa/errors.ts';
 import type { ProgramImage } from '../isa/image.ts';
 import type { ScheduleOptions } from '../isa/schedule.ts';
 import type { Insn } from '../isa/types.ts';
 import { validateProgram } from '../isa/validate.ts';
+import { RunTimeoutError } from '../runtime/device-errors.ts';
+import type { TargetName } from '../runtime/driver.ts';
 import { Dram } from './dram.ts';
-import { VtaMachine, type Counters, type MachineOptions } from './exec.ts';
+import { VtaMachine, type MachineOptions } from './exec.ts';
 
-export class SimTimeoutError extends VtaError {
-  constructor(readonly timeoutMs: number, readonly executed: number, readonly total: number) {
-    super('VTA_TIMEOUT', `the run exceeded its ${timeoutMs} ms limit after ${executed} of ${total} instructions`);
+/** The simulators' RunTimeoutError, with how far the run got. */
+export class SimTimeoutError extends RunTimeoutError {
+  constructor(target: TargetName, timeoutMs: number, readonly executed: number, readonly total: number) {
+    super(target, timeoutMs, `the run exceeded its ${timeoutMs} ms limit after ${executed} of ${total} instructions`);
   }
 }
 
@@ -44,7 +48,7 @@ export class FunctionalSimulator {
       const index = order[n]!;
       m.exec(insns[index]!, index);
       if (n % CLOCK_EVERY === CLOCK_EVERY - 1 && performance.now() > deadline) {
-        throw new SimTimeoutError(opts.timeoutMs!, n + 1, order.length);
+        throw new SimTimeoutError('sim', opts.timeoutMs!, n + 1, order.length);
       }
     }
     return { ...m.counters };

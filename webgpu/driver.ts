@@ -15,13 +15,16 @@
 import pino from 'pino';
 import type { VtaConfig } from '../isa/config.ts';
 import { decodeInsnWords, INSN_BYTES } from '../isa/codec.ts';
+import { zeroCounters, type Counters } from '../isa/counters.ts';
 import { ProgramError, VtaError } from '../isa/errors.ts';
+import { replayUopLoad } from '../isa/uop-check.ts';
 import { dramRange, validateProgram } from '../isa/validate.ts';
+import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../runtime/device-errors.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
-import { DeviceClosedError, DeviceRangeError, RunTimeoutError, WebGpuError } from './errors.ts';
+import { WebGpuError } from './errors.ts';
 import { Executor, type SubmitStats } from './executor.ts';
 import { openGpu, type Gpu } from './gpu.ts';
-import { Planner, zeroCounters, type Counters, type PlannedInsn } from './plan.ts';
+import { Planner, type PlannedInsn } from './plan.ts';
 import { StaleRanges } from './shadow.ts';
 
 const log = pino({ name: 'webgpu', level: process.env.LOG_LEVEL ?? 'warn' });
@@ -143,7 +146,7 @@ export class WebGpuDriver implements DeviceDriver {
     const o = parseOptions(opts.targetOptions);
     const cfg = opts.config;
     if (!Number.isSafeInteger(opts.memBytes) || opts.memBytes <= 0 || opts.memBytes > 2 ** 32 - 4) {
-      throw new DeviceRangeError(`memBytes must be a positive integer below 4 GiB, got ${opts.memBytes}`);
+      throw new DeviceRangeError('webgpu', `memBytes must be a positive integer below 4 GiB, got ${opts.memBytes}`);
     }
     const lanes = cfg.BATCH * cfg.BLOCK_OUT;
     const sizes = {
@@ -178,9 +181,9 @@ export class WebGpuDriver implements DeviceDriver {
 
   /** Runs `op` after every earlier operation has ended (a timed-out run's GPU work included). */
   private serialize<T>(what: string, op: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new DeviceClosedError(what));
+    if (this.closed) return Promise.reject(new DeviceClosedError('webgpu', what));
     const result = this.tail.then(() => this.gpuIdle).then(() => {
-      if (this.closed) throw new DeviceClosedError(what);
+      if (this.closed) throw new DeviceClosedError('webgpu', what);
       if (this.lost !== null) throw new WebGpuError(`${what}: the GPU device was lost (${this.lost})`);
       return op();
     });
@@ -189,9 +192,7 @@ export class WebGpuDriver implements DeviceDriver {
   }
 
   private checkRange(what: string, offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.memBytes) {
-      throw new DeviceRangeError(`${what}: bytes [${offset}, ${offset + length}) fall outside the ${this.memBytes}-byte device memory`);
-    }
+    checkDeviceRange('webgpu', this.memBytes, what, offset, length);
   }
 
   /** Makes the host copy of [start, end) current, reading stale bytes back from the GPU. */
@@ -253,7 +254,7 @@ export class WebGpuDriver implements DeviceDriver {
   run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
     const what = `run of ${count} instructions at ${insnOffset}`;
     try {
-      if (insnOffset % INSN_BYTES !== 0) throw new DeviceRangeError(`${what}: the instruction address must be ${INSN_BYTES}-byte aligned`);
+      if (insnOffset % INSN_BYTES !== 0) throw new DeviceRangeError('webgpu', `${what}: the instruction address must be ${INSN_BYTES}-byte aligned`);
       if (!Number.isSafeInteger(count) || count <= 0) throw new ProgramError(-1, `${what}: the instruction count must be a positive integer`);
       this.checkRange(what, insnOffset, count * INSN_BYTES);
       if (!(opts.timeoutMs > 0)) throw new VtaError('VTA_TIMEOUT_OPTION', `${what}: timeoutMs must be positive, got ${opts.timeoutMs}`);
@@ -325,12 +326,7 @@ export class WebGpuDriver implements DeviceDriver {
                 submit();
                 await this.refresh(first, end);
               }
-              for (let r = 0; r < insn.y_size; r++) {
-                const from = insn.dram_base + r * insn.x_stride;
-                const to = insn.sram_base + r * insn.x_size;
-                uops.set(this.shadowWords.subarray(from, from + insn.x_size), to);
-                uopState.fill(1, to, to + insn.x_size);
-              }
+              replayUopLoad(insn, uops, uopState, (word, n) => this.shadowWords.subarray(word, word + n));
               uopSources.push({ start: first, bytes: this.shadow.slice(first, end) });
             }
             p = planner.memory(insn, counters);
@@ -366,7 +362,7 @@ export class WebGpuDriver implements DeviceDriver {
       }
       const planMs = performance.now() - t0;
       if (planMs > timeoutMs) {
-        throw new RunTimeoutError(timeoutMs, `${what} did not finish within ${timeoutMs} ms: planning it on the host took ${planMs.toFixed(0)} ms${submitted ? ' (part of it was submitted and still runs)' : ''}`);
+        throw new RunTimeoutError('webgpu', timeoutMs, `${what} did not finish within ${timeoutMs} ms: planning it on the host took ${planMs.toFixed(0)} ms${submitted ? ' (part of it was submitted and still runs)' : ''}`);
       }
       // A run that had to stop for micro-ops a STORE wrote is not kept: its plan read the GPU.
       if (!submitted) {
@@ -421,7 +417,7 @@ export class WebGpuDriver implements DeviceDriver {
     const left = Math.max(0, timeoutMs - (performance.now() - t0));
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new RunTimeoutError(timeoutMs, `${what} did not finish within ${timeoutMs} ms; the GPU finishes the submitted work and the next operation waits for it`)),
+        () => reject(new RunTimeoutError('webgpu', timeoutMs, `${what} did not finish within ${timeoutMs} ms; the GPU finishes the submitted work and the next operation waits for it`)),
         left,
       );
     });
@@ -437,7 +433,7 @@ export class WebGpuDriver implements DeviceDriver {
   }
 
   close(): Promise<void> {
-    if (this.closed) return Promise.reject(new DeviceClosedError('close'));
+    if (this.closed) return Promise.reject(new DeviceClosedError('webgpu', 'close'));
     this.closed = true;
     return this.tail.then(() => this.gpuIdle).then(() => {
       this.executor.destroy();

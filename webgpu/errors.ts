@@ -1,4 +1,7 @@
-/** The typed errors of the webgpu target (all `VtaError`s with a stable `code`). */
+/**
+ * The typed errors peculiar to the webgpu target (all `VtaError`s with a stable `code`); those
+ * every driver shares (timeout, range, closed) are in runtime/device-errors.ts.
+ */
 import { VtaError } from '../isa/errors.ts';
 
 /**
@@ -15,29 +18,5 @@ export class WebGpuUnavailableError extends VtaError {
 export class WebGpuError extends VtaError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('VTA_WEBGPU', `webgpu: ${message}`, options);
-  }
-}
-
-/** A run did not finish within its timeout. */
-export class RunTimeoutError extends VtaError {
-  constructor(
-    readonly timeoutMs: number,
-    message: string,
-  ) {
-    super('VTA_TIMEOUT', `webgpu: ${message}`);
-  }
-}
-
-/** A copy outside the device buffer, an unaligned instruction address, or a bad argument. */
-export class DeviceRangeError extends VtaError {
-  constructor(message: string) {
-    super('VTA_DEVICE_RANGE', `webgpu: ${message}`);
-  }
-}
-
-/** The driver was closed. */
-export class DeviceClosedError extends VtaError {
-  constructor(what: string) {
-    super('VTA_DEVICE_CLOSED', `webgpu: ${what}: the device has been closed`);
   }
 }

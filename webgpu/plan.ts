@@ -15,8 +15,10 @@
  * parallel: an instruction never mixes lanes.
  */
 import { elemBytes, type VtaConfig } from '../isa/config.ts';
+import { countInsn, type Counters } from '../isa/counters.ts';
 import { dramRange } from '../isa/validate.ts';
 import { ProgramError } from '../isa/errors.ts';
+import { LoopIndexCheck, uopFieldReaders, type UopFieldName } from '../isa/uop-check.ts';
 import { ALU_OPCODES, type AluInsn, type GemmInsn, type MemInsn } from '../isa/types.ts';
 import { F, KIND_CODE, REC_WORDS, type Kind } from './shaders.ts';
 
@@ -59,43 +61,13 @@ export interface PlannedInsn {
   accesses: Access[];
 }
 
-export interface Counters {
-  inp_load_nbytes: number;
-  wgt_load_nbytes: number;
-  acc_load_nbytes: number;
-  uop_load_nbytes: number;
-  out_store_nbytes: number;
-  /** GEMM micro-ops executed, resets excluded (VTA's profiler). */
-  gemm_counter: number;
-  alu_counter: number;
-}
-
-export function zeroCounters(): Counters {
-  return { inp_load_nbytes: 0, wgt_load_nbytes: 0, acc_load_nbytes: 0, uop_load_nbytes: 0, out_store_nbytes: 0, gemm_counter: 0, alu_counter: 0 };
-}
-
-interface UopFields {
-  dst: (w: number) => number;
-  src: (w: number) => number;
-  wgt: (w: number) => number;
-}
-
-function uopFields(cfg: VtaConfig): UopFields {
-  const f = cfg.layout.uop.byName;
-  const get = (name: string) => {
-    const shift = f[name]!.offset;
-    const mask = 2 ** f[name]!.width - 1;
-    return (w: number) => (w >>> shift) & mask;
-  };
-  return { dst: get('dst_idx'), src: get('src_idx'), wgt: get('wgt_idx') };
-}
-
 /** Every subset of {i, j}, as parallel flags. */
 const SUBSETS: readonly (readonly [boolean, boolean])[] = [[true, true], [true, false], [false, true], [false, false]];
 
 export class Planner {
   private readonly lanes: number;
-  private readonly fields: UopFields;
+  private readonly fields: Record<UopFieldName, (word: number) => number>;
+  private readonly loopCheck: LoopIndexCheck;
   /** Per acc element: the thread that writes it, valid where `stamp` equals `gen`. */
   private readonly owner: Int32Array;
   private readonly stamp: Uint32Array;
@@ -105,7 +77,8 @@ export class Planner {
 
   constructor(readonly cfg: VtaConfig) {
     this.lanes = cfg.BATCH * cfg.BLOCK_OUT;
-    this.fields = uopFields(cfg);
+    this.fields = uopFieldReaders(cfg);
+    this.loopCheck = new LoopIndexCheck(cfg);
     const f = cfg.layout.uop.byName;
     this.dstSrcMask = ['dst_idx', 'src_idx'].reduce((m, n) => m | ((2 ** f[n]!.width - 1) * 2 ** f[n]!.offset), 0);
     this.owner = new Int32Array(cfg.ACC_DEPTH);
@@ -119,25 +92,19 @@ export class Planner {
    */
   loop(insn: GemmInsn | AluInsn, index: number, uop: Uint32Array, counters: Counters): PlannedInsn | null {
     const { cfg } = this;
+    const spans = this.loopCheck.check(insn, index, uop);
+    if (!spans) return null;
     const nk = insn.uop_end - insn.uop_bgn;
-    const total = insn.iter_out * insn.iter_in * nk;
-    if (total === 0) return null;
     const gemm = insn.opcode === 'GEMM';
-    const reset = gemm && insn.reset_reg === 1;
-    const readsSrc = gemm ? !reset : insn.use_imm === 0;
     const accBytes = this.lanes * 4;
-    const [d0, d1] = this.checkIndex(insn, index, uop, 'dst', 'acc', cfg.ACC_DEPTH, insn.dst_factor_out, insn.dst_factor_in);
-    const accesses = [access(BUF.acc, d0 * accBytes, d1 * accBytes, true)];
-    if (readsSrc) {
-      const [s0, s1] = this.checkIndex(insn, index, uop, 'src', gemm ? 'inp' : 'acc', gemm ? cfg.INP_DEPTH : cfg.ACC_DEPTH, insn.src_factor_out, insn.src_factor_in);
+    const accesses = [access(BUF.acc, spans.dst[0] * accBytes, spans.dst[1] * accBytes, true)];
+    if (spans.src) {
+      const [s0, s1] = spans.src;
       accesses.push(gemm ? access(BUF.inp, s0 * cfg.INP_ELEM_BYTES, s1 * cfg.INP_ELEM_BYTES, false) : access(BUF.acc, s0 * accBytes, s1 * accBytes, false));
     }
-    if (gemm && !reset) {
-      const [w0, w1] = this.checkIndex(insn, index, uop, 'wgt', 'wgt', cfg.WGT_DEPTH, insn.wgt_factor_out, insn.wgt_factor_in);
-      accesses.push(access(BUF.wgt, w0 * cfg.WGT_ELEM_BYTES, w1 * cfg.WGT_ELEM_BYTES, false));
-    }
+    if (spans.wgt) accesses.push(access(BUF.wgt, spans.wgt[0] * cfg.WGT_ELEM_BYTES, spans.wgt[1] * cfg.WGT_ELEM_BYTES, false));
 
-    const split = this.split(insn, uop, !gemm && readsSrc);
+    const split = this.split(insn, uop, !gemm && spans.src !== undefined);
     const ei = split.parallel[0] ? insn.iter_out : 1;
     const ej = split.parallel[1] ? insn.iter_in : 1;
     const ek = split.groups;
@@ -168,48 +135,13 @@ export class Planner {
       rec[F.WGT_FO] = insn.wgt_factor_out;
       rec[F.WGT_FI] = insn.wgt_factor_in;
       rec[F.OP] = insn.reset_reg;
-      if (!reset) counters.gemm_counter += total;
     } else {
       rec[F.OP] = ALU_OPCODES[insn.alu_opcode];
       rec[F.USE_IMM] = insn.use_imm;
       rec[F.IMM] = insn.imm >>> 0;
-      counters.alu_counter += total;
     }
+    countInsn(cfg, counters, insn);
     return { kind: gemm ? 'gemm' : 'alu', rec, threads, serial: (insn.iter_out / ei) * (insn.iter_in / ej) * longest, uops: words, accesses };
-  }
-
-  private checkIndex(
-    insn: GemmInsn | AluInsn,
-    index: number,
-    uop: Uint32Array,
-    name: 'dst' | 'src' | 'wgt',
-    buffer: string,
-    depth: number,
-    fo: number,
-    fi: number,
-  ): [number, number] {
-    const field = this.fields[name];
-    // Factors are non-negative: the largest index is the largest field plus the last iteration's offset.
-    let max = 0;
-    let min = Infinity;
-    let at = insn.uop_bgn;
-    for (let k = insn.uop_bgn; k < insn.uop_end; k++) {
-      const v = field(uop[k]!);
-      min = Math.min(min, v);
-      if (v > max) {
-        max = v;
-        at = k;
-      }
-    }
-    const top = max + (insn.iter_out - 1) * fo + (insn.iter_in - 1) * fi;
-    if (top >= depth) {
-      throw new ProgramError(
-        index,
-        `${insn.opcode}: micro-op ${at} at iteration i=${insn.iter_out - 1}, j=${insn.iter_in - 1} gives ${name} index ${top}, outside the ${buffer} buffer of depth ${depth}`,
-      );
-    }
-    /** The [first, end) elements the loop can touch. */
-    return [min, top + 1];
   }
 
   /** The most parallel safe split of the loops of `insn` (see the file comment). */
@@ -305,6 +237,7 @@ export class Planner {
   memory(insn: MemInsn, counters: Counters): PlannedInsn | null {
     const { cfg, lanes } = this;
     if (insn.x_size === 0) return null;
+    countInsn(cfg, counters, insn);
     const eb = elemBytes(cfg, insn.memory_type);
     const rec = new Uint32Array(REC_WORDS);
     rec[F.SRAM_BASE] = insn.sram_base;
@@ -331,7 +264,6 @@ export class Planner {
       rec[F.AUX] = wordsPerRow;
       threads = insn.y_size * wordsPerRow;
       accesses.push(access(BUF.acc, insn.sram_base * accBytes, (insn.sram_base + moved) * accBytes, false));
-      counters.out_store_nbytes += moved * eb;
     } else {
       switch (insn.memory_type) {
         case 'INP':
@@ -341,8 +273,6 @@ export class Planner {
           rec[F.AUX] = first;
           threads = Math.ceil(((insn.sram_base + elems) * eb) / 4) - first;
           accesses.push(access(insn.memory_type === 'INP' ? BUF.inp : BUF.wgt, insn.sram_base * eb, (insn.sram_base + elems) * eb, true));
-          if (insn.memory_type === 'INP') counters.inp_load_nbytes += moved * eb;
-          else counters.wgt_load_nbytes += moved * eb;
           break;
         }
         case 'ACC':
@@ -351,12 +281,9 @@ export class Planner {
           rec[F.AUX] = insn.memory_type === 'ACC_8BIT' ? 1 : 0;
           threads = elems * lanes;
           accesses.push(access(BUF.acc, insn.sram_base * accBytes, (insn.sram_base + elems) * accBytes, true));
-          // VTA's profiler counts ACC_8BIT loads in whole acc elements.
-          counters.acc_load_nbytes += moved * cfg.ACC_ELEM_BYTES;
           break;
         case 'UOP':
           // The host keeps the uop SRAM (see the driver): nothing to run on the GPU.
-          counters.uop_load_nbytes += moved * eb;
           return null;
         case 'OUT':
           throw new ProgramError(-1, 'LOAD: memory_type OUT cannot be loaded');

@@ -4,10 +4,11 @@
  * core (sim/exec.ts) at its completion, so the data results are the functional simulator's.
  */
 import type { VtaConfig } from '../../isa/config.ts';
+import type { Counters } from '../../isa/counters.ts';
 import type { Insn } from '../../isa/types.ts';
 import { validateProgram } from '../../isa/validate.ts';
 import type { Dram } from '../dram.ts';
-import { VtaMachine, type Counters, type MachineOptions } from '../exec.ts';
+import { VtaMachine, type MachineOptions } from '../exec.ts';
 import { SimTimeoutError } from '../fsim.ts';
 import { simulateCycles, type CycleResult } from './engine.ts';
 import { DEFAULT_TIMING, type TimingConfig } from './timing.ts';
@@ -58,7 +59,7 @@ export class CycleSimulator {
       let done = 0;
       onComplete = (i) => {
         if (functional) m.exec(insns[i]!, i);
-        if (++done % CLOCK_EVERY === 0 && performance.now() > deadline) throw new SimTimeoutError(timeoutMs, done, insns.length);
+        if (++done % CLOCK_EVERY === 0 && performance.now() > deadline) throw new SimTimeoutError('cyclesim', timeoutMs, done, insns.length);
       };
     } else if (functional) {
       onComplete = (i) => m.exec(insns[i]!, i);

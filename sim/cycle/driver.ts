@@ -10,7 +10,7 @@
 import { VtaError } from '../../isa/errors.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../../runtime/driver.ts';
 import { Dram } from '../dram.ts';
-import { kernelOption, readStream } from '../driver-common.ts';
+import { kernelOption, readStream, SimulatorDriver } from '../driver-common.ts';
 import { CycleSimulator } from './cyclesim.ts';
 import type { CycleResult } from './engine.ts';
 import { timingCounters } from './report.ts';
@@ -24,17 +24,13 @@ function timingOption(value: unknown): TimingConfig {
   return makeTiming(value, 'targetOptions.timing');
 }
 
-export class CycleSimDriver implements DeviceDriver {
+export class CycleSimDriver extends SimulatorDriver<CycleSimulator> implements DeviceDriver {
   readonly target = 'cyclesim' as const;
-  readonly config;
-  readonly memBytes: number;
-  private sim: CycleSimulator | null;
   private readonly functional: boolean;
   private last: CycleResult | null = null;
 
   constructor(opts: DriverOptions) {
-    this.config = opts.config;
-    this.memBytes = opts.memBytes;
+    super(opts);
     const to = opts.targetOptions ?? {};
     for (const key of Object.keys(to)) {
       if (!KNOWN_OPTIONS.includes(key)) throw new VtaError('VTA_DRIVER', `cyclesim: unknown targetOptions.${key} (known: ${KNOWN_OPTIONS.join(', ')})`);
@@ -47,22 +43,9 @@ export class CycleSimDriver implements DeviceDriver {
     this.sim = new CycleSimulator(opts.config, new Dram(opts.memBytes), timingOption(to.timing), { kernel });
   }
 
-  private open(): CycleSimulator {
-    if (!this.sim) throw new VtaError('VTA_DRIVER', 'cyclesim: the driver is closed');
-    return this.sim;
-  }
-
   /** The full timing result of the last run (per-instruction cycles, trace-free), or null before one. */
   get lastTiming(): CycleResult | null {
     return this.last;
-  }
-
-  async write(offset: number, data: Uint8Array): Promise<void> {
-    this.open().dram.write(offset, data);
-  }
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    return this.open().dram.read(offset, length);
   }
 
   async run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
@@ -73,9 +56,8 @@ export class CycleSimDriver implements DeviceDriver {
     return { counters: { ...run.counters, ...timingCounters(run.timing) }, insnCycles: run.timing.complete };
   }
 
-  async close(): Promise<void> {
-    this.open();
-    this.sim = null;
+  override async close(): Promise<void> {
+    await super.close();
     this.last = null;
   }
 }

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeUop } from '../../isa/codec.ts';
 import { preset } from '../../isa/config.ts';
 import { NO_DEPS, type AluInsn, type GemmInsn, type Uop } from '../../isa/types.ts';
-import { Planner, zeroCounters } from '../../webgpu/plan.ts';
+import { zeroCounters } from '../../isa/counters.ts';
+import { Planner } from '../../webgpu/plan.ts';
 
 const cfg = preset('default');
 
