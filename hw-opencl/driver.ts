@@ -23,7 +23,7 @@ import { DeadlockError, ProgramError, VtaError } from '../isa/errors.ts';
 import { NO_DEPS, type Insn } from '../isa/types.ts';
 import { checkStreamUops, MemorySnapshot, uopLoadRanges, type Ranges } from '../isa/uop-check.ts';
 import { validateProgram } from '../isa/validate.ts';
-import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../runtime/device-errors.ts';
+import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../isa/device-errors.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
 import { configSignature, CORE_KERNEL_NAME, coreBuildOptions, coreSource, STATE, STATUS } from './kernel.ts';
 import { cl, clSync, nativeModule, type NativeDevice, type NativeRunResult } from './native.ts';

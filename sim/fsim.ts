@@ -11,7 +11,7 @@ import type { ProgramImage } from '../isa/image.ts';
 import type { ScheduleOptions } from '../isa/schedule.ts';
 import type { Insn } from '../isa/types.ts';
 import { validateProgram } from '../isa/validate.ts';
-import { RunTimeoutError } from '../runtime/device-errors.ts';
+import { RunTimeoutError } from '../isa/device-errors.ts';
 import type { TargetName } from '../runtime/driver.ts';
 import { Dram } from './dram.ts';
 import { VtaMachine, type MachineOptions } from './exec.ts';

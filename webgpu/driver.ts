@@ -19,7 +19,7 @@ import { zeroCounters, type Counters } from '../isa/counters.ts';
 import { ProgramError, VtaError } from '../isa/errors.ts';
 import { replayUopLoad } from '../isa/uop-check.ts';
 import { dramRange, validateProgram } from '../isa/validate.ts';
-import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../runtime/device-errors.ts';
+import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../isa/device-errors.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
 import { WebGpuError } from './errors.ts';
 import { Executor, type SubmitStats } from './executor.ts';

@@ -1,6 +1,6 @@
 /**
  * The typed errors peculiar to the webgpu target (all `VtaError`s with a stable `code`); those
- * every driver shares (timeout, range, closed) are in runtime/device-errors.ts.
+ * every driver shares (timeout, range, closed) are in isa/device-errors.ts.
  */
 import { VtaError } from '../isa/errors.ts';
 

@@ -12,7 +12,7 @@ import { encodeProgram } from '../../isa/codec.ts';
 import { DeadlockError, DecodeError, ProgramError } from '../../isa/errors.ts';
 import { IntelFoclDriver } from '../../hw-opencl/driver.ts';
 import { OpenClError, PlatformNotFoundError } from '../../hw-opencl/errors.ts';
-import { DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../../runtime/device-errors.ts';
+import { DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../../isa/device-errors.ts';
 import { CORE_KERNEL_NAME, coreBuildOptions, coreSource, STATE, STATUS } from '../../hw-opencl/kernel.ts';
 import { nativeModule } from '../../hw-opencl/native.ts';
 import { cfg, ensureAddon, list, loadImage, openPocl, runImage } from './util.ts';

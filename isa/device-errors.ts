@@ -1,16 +1,15 @@
 /**
- * The typed errors of driver.ts's DeviceDriver contract, shared by every target (the simulators
- * and the hardware drivers import this module; it imports only isa/). Errors peculiar to one
- * target (an OpenCL status, a lost GPU) stay with that target. Messages start with the target's
- * name, so a runtime error says which device failed.
+ * The typed errors of the runtime's DeviceDriver contract (runtime/driver.ts), shared by every
+ * target: the simulators and the hardware drivers import them from here, the bottom layer. Errors
+ * peculiar to one target (an OpenCL status, a lost GPU) stay with that target. Messages start with
+ * the target's name, so a runtime error says which device failed.
  */
-import { VtaError } from '../isa/errors.ts';
-import type { TargetName } from './driver.ts';
+import { VtaError } from './errors.ts';
 
 /** A run did not finish within its timeout (or a work budget derived from it). */
 export class RunTimeoutError extends VtaError {
   constructor(
-    readonly target: TargetName,
+    readonly target: string,
     readonly timeoutMs: number,
     message: string,
   ) {
@@ -21,7 +20,7 @@ export class RunTimeoutError extends VtaError {
 /** A copy outside the device buffer, an unaligned instruction address, or a bad memory size. */
 export class DeviceRangeError extends VtaError {
   constructor(
-    readonly target: TargetName,
+    readonly target: string,
     message: string,
   ) {
     super('VTA_DEVICE_RANGE', `${target}: ${message}`);
@@ -31,7 +30,7 @@ export class DeviceRangeError extends VtaError {
 /** An operation on a driver after its close(). */
 export class DeviceClosedError extends VtaError {
   constructor(
-    readonly target: TargetName,
+    readonly target: string,
     what: string,
   ) {
     super('VTA_DEVICE_CLOSED', `${target}: ${what}: the device has been closed`);
@@ -39,7 +38,7 @@ export class DeviceClosedError extends VtaError {
 }
 
 /** Throws DeviceRangeError unless [offset, offset + length) lies inside a `memBytes`-byte device buffer. */
-export function checkDeviceRange(target: TargetName, memBytes: number, what: string, offset: number, length: number): void {
+export function checkDeviceRange(target: string, memBytes: number, what: string, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > memBytes) {
     throw new DeviceRangeError(target, `${what}: bytes [${offset}, ${offset + length}) fall outside the ${memBytes}-byte device memory`);
   }
