@@ -1,8 +1,12 @@
 /**
  * From a placed graph to a compiled model: every VTA kernel group becomes a lowered layer
- * (instructions, micro-ops, packed weights and per-channel constants in device buffers), every
+ * (instructions, micro-ops, packed weights, per-channel and per-element constants in device buffers), every
  * device_copy a copy step, every other node a CPU operator. Values that live on the device get one
  * activation buffer each, so a layer never overwrites what a later layer of the same run reads.
+ *
+ * A group the lowering refuses (a LowerError: a shape or an epilogue it cannot express) runs on the
+ * CPU instead, on the same packed tensors, with copies where its inputs and output cross to and from
+ * the device; the result says which groups and why, so a model always compiles.
  */
 import { create } from '@bufbuild/protobuf';
 import type { VtaConfig } from '../isa/config.ts';
@@ -26,11 +30,15 @@ import { attrsToProto, tensorToData, valueInfo } from './artifact/values.ts';
 import { topoOrder, type Call, type IRFunction, type Value } from './ir/graph.ts';
 import {
   layerMacs,
+  LowerError,
   lowerLayer,
   packChannelVectors,
+  packEpilogueTensors,
   packWeights,
   uopBytes,
   type BufferName,
+  type Conv2dLayer,
+  type DenseLayer,
   type Layer,
   type LowerOptions,
   type ScheduledLayer,
@@ -48,6 +56,8 @@ export class EmitError extends VtaError {
 
 export interface EmittedLayer {
   name: string;
+  /** The IR node the group is anchored on (the ONNX node name, when it has one). */
+  source: string;
   layer: Layer;
   scheduled: ScheduledLayer;
   instructions: number;
@@ -55,11 +65,27 @@ export interface EmittedLayer {
   macs: number;
 }
 
+/** An op the emitted model runs on the CPU; `fallback` says why when the placement had put it on VTA. */
+export interface CpuOpInfo {
+  op: string;
+  name: string;
+  fallback?: string;
+}
+
+/** A kernel group the placement put on VTA that the lowering cannot run: it runs on the CPU instead. */
+export interface FallbackGroup {
+  anchor: string;
+  source: string;
+  reason: string;
+}
+
 export interface EmitResult {
   model: CompiledModel;
   layers: EmittedLayer[];
-  cpuOps: string[];
+  cpuOps: CpuOpInfo[];
+  /** Copy steps between host and device in the emitted model. */
   copies: number;
+  fallbacks: FallbackGroup[];
 }
 
 export interface EmitOptions {
@@ -72,25 +98,71 @@ export interface EmitOptions {
   onLayer?: (done: number, total: number, name: string) => void;
 }
 
+interface LoweredGroup {
+  group: VtaKernelGroup;
+  name: string;
+  layer: Layer;
+  scheduled: ScheduledLayer;
+  weights?: Int8Array;
+  residual?: Value;
+}
+
+const describeCall = (c: Call): string => c.name || c.op;
+
 export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKernelGroup[], opts: EmitOptions): EmitResult {
   const names = new Map<Value, string>();
+  const taken = new Set<string>();
   let counter = 0;
+  // Passes make constants that share a name (one per immediate), so each value gets its own.
   const nameOf = (v: Value): string => {
     let n = names.get(v);
     if (n === undefined) {
       n = v.kind === 'var' ? v.name : v.kind === 'constant' ? `const:${v.name}` : `%${counter++}`;
+      if (taken.has(n)) n = `${n}#${counter++}`;
       names.set(v, n);
+      taken.add(n);
     }
     return n;
   };
   fn.params.forEach(nameOf);
   fn.results.forEach((r, i) => {
     const n = opts.outputNames?.[i];
-    if (n !== undefined && r.kind === 'call' && !names.has(r)) names.set(r, n);
+    if (n !== undefined && r.kind === 'call' && !names.has(r) && !taken.has(n)) {
+      names.set(r, n);
+      taken.add(n);
+    }
   });
 
-  const groupOf = new Map<Call, VtaKernelGroup>();
-  for (const g of groups) for (const c of g.calls) groupOf.set(c, g);
+  const order = topoOrder(fn);
+  const readers = new Map<Value, Call[]>();
+  for (const c of order) for (const a of c.args) (readers.get(a) ?? readers.set(a, []).get(a)!).push(c);
+
+  // Lower every group first, in execution order; a group the lowering refuses runs on the CPU.
+  const groupOf = new Map<Call, LoweredGroup>();
+  const fallbackCalls = new Map<Call, string>();
+  const fallbacks: FallbackGroup[] = [];
+  const position = new Map(order.map((c, i) => [c, i]));
+  const sorted = [...groups].sort((a, b) => position.get(a.output)! - position.get(b.output)!);
+  let lowered = 0;
+  for (const g of sorted) {
+    const name = `layer${lowered}`;
+    try {
+      const { layer, weights, residual } = groupToLayer(cfg, g, name);
+      const scheduled = lowerLayer(cfg, layer, opts.lower);
+      const entry: LoweredGroup = { group: g, name, layer, scheduled, weights, residual };
+      for (const c of g.calls) groupOf.set(c, entry);
+      lowered++;
+    } catch (e) {
+      if (!(e instanceof LowerError)) throw e;
+      const reason = e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : e.message;
+      fallbacks.push({ anchor: g.anchor, source: describeCall(g.anchorCall), reason });
+      for (const c of g.calls) fallbackCalls.set(c, `its ${g.anchor} group (${describeCall(g.anchorCall)}) cannot be lowered: ${reason}`);
+    }
+    opts.onLayer?.(lowered + fallbacks.length, sorted.length, describeCall(g.anchorCall));
+  }
+
+  /** Where a value is produced: on the device (a lowered group or a copy to VTA) or on the host. */
+  const onDevice = (v: Value): boolean => v.kind === 'call' && v.device === 'vta' && !fallbackCalls.has(v);
 
   const buffers: DeviceBuffer[] = [];
   const deviceBuffer = new Map<Value, number>();
@@ -111,39 +183,26 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
   const steps: Step[] = [];
   const constants = new Map<string, TensorData>();
   const layers: EmittedLayer[] = [];
-  const cpuOps: string[] = [];
+  const cpuOps: CpuOpInfo[] = [];
   let copies = 0;
-  const total = groups.length;
 
-  for (const c of topoOrder(fn)) {
-    const g = groupOf.get(c);
-    if (g) {
-      if (c === g.output) steps.push(emitGroup(g));
-      continue;
-    }
-    if (c.op === 'device_copy') {
-      copies++;
-      const toDevice = c.attrs['dst_device'] === 'vta';
-      const hostValue = toDevice ? c.args[0]! : c;
-      const deviceValue = toDevice ? c : c.args[0]!;
-      steps.push(
-        create(StepSchema, {
-          kind: {
-            case: 'copy',
-            value: create(DeviceCopySchema, {
-              toDevice,
-              value: nameOf(hostValue),
-              bufferId: activationBuffer(deviceValue),
-              info: valueInfo(nameOf(hostValue), hostValue.type.shape, hostValue.type.dtype),
-            }),
-          },
-        }),
-      );
-      continue;
-    }
-    if (c.device === 'vta') throw new EmitError(`${c.op}${c.name ? ` (${c.name})` : ''} is placed on VTA but belongs to no kernel group the lowering can run`);
-    for (const a of c.args) if (a.kind === 'constant' && !constants.has(nameOf(a))) constants.set(nameOf(a), tensorToData(nameOf(a), a.value));
-    cpuOps.push(c.op);
+  const copyStep = (toDevice: boolean, hostName: string, deviceValue: Value): void => {
+    copies++;
+    steps.push(
+      create(StepSchema, {
+        kind: {
+          case: 'copy',
+          value: create(DeviceCopySchema, {
+            toDevice,
+            value: hostName,
+            bufferId: activationBuffer(deviceValue),
+            info: valueInfo(hostName, deviceValue.type.shape, deviceValue.type.dtype),
+          }),
+        },
+      }),
+    );
+  };
+  const cpuStep = (c: Call, inputs: string[], output: string): void => {
     steps.push(
       create(StepSchema, {
         kind: {
@@ -151,34 +210,87 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
           value: create(CpuOpSchema, {
             op: c.op,
             name: c.name ?? '',
-            inputs: c.args.map(nameOf),
-            output: nameOf(c),
+            inputs,
+            output,
             attrs: attrsToProto(c.attrs),
-            outputInfo: valueInfo(nameOf(c), c.type.shape, c.type.dtype),
+            outputInfo: valueInfo(output, c.type.shape, c.type.dtype),
           }),
         },
       }),
     );
+  };
+
+  // The name under which the host holds a value, copying it back from the device the first time.
+  const hostNames = new Map<Value, string>();
+  const onHost = (v: Value): string => {
+    const known = hostNames.get(v);
+    if (known !== undefined) return known;
+    let n: string;
+    if (v.kind === 'constant') {
+      n = nameOf(v);
+      if (!constants.has(n)) constants.set(n, tensorToData(n, v.value));
+    } else if (v.kind === 'call' && v.op === 'device_copy' && v.attrs['dst_device'] === 'vta') {
+      n = onHost(v.args[0]!);
+    } else if (onDevice(v)) {
+      n = `${nameOf(v)}@host`;
+      copyStep(false, n, v);
+    } else {
+      n = nameOf(v);
+    }
+    hostNames.set(v, n);
+    return n;
+  };
+
+  for (const c of order) {
+    const g = groupOf.get(c);
+    if (g) {
+      if (c === g.group.output) steps.push(emitGroup(g));
+      continue;
+    }
+    if (c.op === 'device_copy') {
+      const toDevice = c.attrs['dst_device'] === 'vta';
+      if (toDevice) {
+        // Copied only when a lowered layer reads it; CPU fallbacks read the host value itself.
+        if ((readers.get(c) ?? []).some(onDevice)) copyStep(true, onHost(c.args[0]!), c);
+      } else {
+        const src = c.args[0]!;
+        if (onDevice(src) && !hostNames.has(src)) {
+          copyStep(false, nameOf(c), src);
+          hostNames.set(src, nameOf(c));
+        } else {
+          // Already on the host (its group fell back to the CPU, or a fallback read it): a rename.
+          cpuStep(c, [onHost(src)], nameOf(c));
+        }
+      }
+      continue;
+    }
+    const fallback = fallbackCalls.get(c);
+    if (c.device === 'vta' && fallback === undefined) throw new EmitError(`${c.op}${c.name ? ` (${c.name})` : ''} is placed on VTA but belongs to no kernel group the lowering can run`);
+    cpuOps.push({ op: c.op, name: c.name ?? '', ...(fallback !== undefined ? { fallback } : {}) });
+    cpuStep(c, c.args.map(onHost), nameOf(c));
+    if (fallback !== undefined && (readers.get(c) ?? []).some((r) => onDevice(r) && r.op !== 'device_copy')) copyStep(true, nameOf(c), c);
   }
 
-  function emitGroup(g: VtaKernelGroup): Step {
-    const { layer, weights, residual } = groupToLayer(cfg, g, `layer${layers.length}`);
-    const scheduled = lowerLayer(cfg, layer, opts.lower);
+  function emitGroup(g: LoweredGroup): Step {
+    const { layer, weights, residual, scheduled, name } = g;
     const lowered = scheduled.lowered;
     const ids: Partial<Record<BufferName, number>> = {
-      input: activationBuffer(g.data),
-      output: activationBuffer(g.output),
+      input: activationBuffer(g.group.data),
+      output: activationBuffer(g.group.output),
     };
     if (residual) ids.residual = activationBuffer(residual);
-    const name = layer.name;
     if (lowered.buffers.weights !== undefined) {
       if (!weights) throw new EmitError(`${name}: the lowered ${layer.kind} reads weights the group does not have`);
-      const packed = packWeights(cfg, layer as never, weights);
+      const packed = packWeights(cfg, layer as Conv2dLayer | DenseLayer, weights);
       ids.weights = newBuffer(`${name}.weights`, packed.length, 'weights', new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength));
     }
     if (lowered.buffers.bias !== undefined) {
       const vec = packChannelVectors(cfg, layer);
       ids.bias = newBuffer(`${name}.bias`, vec.byteLength, 'bias', new Uint8Array(vec.buffer, vec.byteOffset, vec.byteLength));
+    }
+    if (lowered.buffers.tensor !== undefined) {
+      const t = packEpilogueTensors(cfg, layer);
+      ids.tensor = newBuffer(`${name}.tensor`, t.byteLength, 'tensor', new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
     }
     if (lowered.buffers.uops !== undefined) {
       const u = uopBytes(cfg, lowered);
@@ -198,8 +310,7 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
       return create(RelocationSchema, { insn: r.index, bufferId: ids[r.buffer]! });
     });
     const macs = layerMacs(layer);
-    layers.push({ name, layer, scheduled, instructions: insns.length, uops: lowered.uops.length, macs });
-    opts.onLayer?.(layers.length, total, name);
+    layers.push({ name, source: describeCall(g.group.anchorCall), layer, scheduled, instructions: insns.length, uops: lowered.uops.length, macs });
     return create(StepSchema, {
       kind: {
         case: 'vta',
@@ -230,5 +341,5 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
     steps,
     buffers,
   });
-  return { model, layers, cpuOps, copies };
+  return { model, layers, cpuOps, copies, fallbacks };
 }

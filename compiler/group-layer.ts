@@ -44,24 +44,47 @@ function unpackWeights(w: Constant, name: string): { data: Int8Array; shape: [nu
   return { data: out, shape: [O, I, kh, kw] };
 }
 
-function epilogue(steps: readonly EpilogueStep[], outChannels: number, name: string): { steps: LayerStep[]; residual?: Value } {
-  const out: LayerStep[] = [];
+/** A per-element int32 constant [1, C/c, H, W, 1, c] (batch 1) as values in NCHW order over `out`'s batch. */
+function elementValues(v: Constant, out: readonly [number, number, number, number], name: string): Int32Array {
+  const s = v.type.shape;
+  const [N, C, H, W] = out;
+  if (s.length !== 6 || s[0] !== 1 || s[4] !== 1 || s[1]! * s[5]! !== C || s[2] !== H || s[3] !== W) {
+    throw new LowerError(name, `a per-element constant of shape (${s.join(', ')}) does not match the ${out.join('x')} output`);
+  }
+  const c = s[5]!;
+  const src = v.value.data as Int32Array;
+  const values = new Int32Array(N * C * H * W);
+  const plane = H * W;
+  for (let ch = 0; ch < C; ch++) {
+    const from = (Math.floor(ch / c) * plane) * c + (ch % c);
+    for (let p = 0; p < plane; p++) values[ch * plane + p] = src[from + p * c]!;
+  }
+  // The constant is the same for every batch element.
+  for (let n = 1; n < N; n++) values.copyWithin(n * C * plane, 0, C * plane);
+  return values;
+}
+
+function epilogue(steps: readonly EpilogueStep[], out: readonly [number, number, number, number], name: string): { steps: LayerStep[]; residual?: Value } {
+  const res: LayerStep[] = [];
   let residual: Value | undefined;
   for (const s of steps) {
-    if (s.kind === 'alu') out.push({ kind: 'imm', op: s.op, imm: s.imm });
+    if (s.kind === 'alu') res.push({ kind: 'imm', op: s.op, imm: s.imm });
     else if (s.kind === 'bias') {
-      if (!s.perChannel) throw new LowerError(name, 'a per-element int32 constant in the epilogue is not lowered yet (only per-channel ones)');
+      if (!s.perChannel) {
+        res.push({ kind: 'tensor', op: 'ADD', values: elementValues(s.value, out, name) });
+        continue;
+      }
       const values = Int32Array.from(s.value.value.data as Int32Array);
-      if (values.length !== outChannels) throw new LowerError(name, `a per-channel constant has ${values.length} values for ${outChannels} channels`);
-      out.push({ kind: 'channel', op: 'ADD', values });
+      if (values.length !== out[1]) throw new LowerError(name, `a per-channel constant has ${values.length} values for ${out[1]} channels`);
+      res.push({ kind: 'channel', op: 'ADD', values });
     } else {
       if (residual) throw new LowerError(name, 'two residual inputs in one epilogue');
       if (s.pre.length > 0) throw new LowerError(name, 'ALU steps on the residual before the add are not lowered yet');
       residual = s.input;
-      out.push({ kind: 'residual', op: 'ADD' });
+      res.push({ kind: 'residual', op: 'ADD' });
     }
   }
-  return { steps: out, residual };
+  return { steps: res, residual };
 }
 
 export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): GroupLayer {
@@ -75,7 +98,7 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
       const { data, shape } = unpackWeights(g.weight, name);
       const groups = Number(a['groups'] ?? 1);
       if (shape[1] * groups !== C) throw new LowerError(name, `weights with ${shape[1]} input channels per group do not fit ${C} input channels in ${groups} groups`);
-      const { steps, residual } = epilogue(g.epilogue, shape[0], name);
+      const { steps, residual } = epilogue(g.epilogue, logicalNCHW(g.output, name), name);
       const padding = ints(a['padding'], [0, 0, 0, 0]) as [number, number, number, number];
       return {
         layer: {
@@ -113,7 +136,7 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
       };
     }
     case 'add': {
-      const { steps, residual } = epilogue(g.epilogue, C, name);
+      const { steps, residual } = epilogue(g.epilogue, [N, C, H, W], name);
       return { layer: { kind: 'eltwise', name, batch: N, channels: C, height: H, width: W, steps }, residual };
     }
     case 'dense':

@@ -117,7 +117,8 @@ class UopCache {
       for (let k = 0; k < (insn.x_pad_0 + insn.x_size + insn.x_pad_1) * insn.y_size; k++) this.words[insn.sram_base + k] = undefined;
       return false;
     }
-    const w = new Uint32Array(data.slice().buffer);
+    // A fresh copy: on a Node Buffer (a model read from a file) slice() is a view into a shared pool.
+    const w = new Uint32Array(new Uint8Array(data).buffer);
     let same = true;
     for (let k = 0; k < count; k++) if (this.words[insn.sram_base + k] !== w[k]) same = false;
     if (!same) for (let k = 0; k < count; k++) this.words[insn.sram_base + k] = w[k];

@@ -8,7 +8,11 @@
  * enumerate (input block, ky, kx, output block). Input and weight halves alternate between reloads
  * and the accumulator alternates between two tile regions, which is the double buffering of two
  * virtual threads: loads of step s+1 and the store of tile t-1 overlap the GEMM of step s. After the
- * last chunk the epilogue runs as ALU instructions on the tile and the store writes it back.
+ * last chunk the epilogue runs as ALU instructions on the tile and the store writes it back. A
+ * per-element constant the epilogue adds first is the accumulator's initial value: an ACC load of
+ * the tile's slice takes the place of the GEMM's reset, or, when it is mostly zero (planEpilogue
+ * moves each channel's common value to a per-channel ADD), loads of its non-zero runs follow the
+ * reset (initRuns).
  *
  * Tokens: a load that overwrites a half waits (compute->load) for the last step that read it; the
  * GEMM of a step waits (load->compute) for that step's loads; a tile's first write to an acc region
@@ -21,7 +25,7 @@ import type { VtaConfig } from '../../isa/config.ts';
 import type { Uop } from '../../isa/types.ts';
 import type { TimingConfig } from '../../sim/cycle/timing.ts';
 import { busCycles, fetchCyclesPerInsn } from './cost.ts';
-import { ceilDiv, checkLayer, convOutputSize, LowerError, maxIter, maxStride, type Conv2dLayer, type DenseLayer, type EpilogueStep } from './layers.ts';
+import { ceilDiv, checkLayer, convOutputSize, LowerError, outputShape, maxIter, maxStride, type Conv2dLayer, type DenseLayer, type EpilogueStep } from './layers.ts';
 import { groupPlan, planEpilogue, residualCopies, type GroupPlan } from './pack.ts';
 import type { LoweredLayer } from './program.ts';
 import { AccRing, COMPUTE, InsnQueue, LOAD } from './queue.ts';
@@ -61,10 +65,17 @@ export interface ConvGeometry {
   layer: Conv2dLayer;
   tiling: ConvTiling;
   plan: GroupPlan;
-  /** The epilogue's ALU steps (a residual the GEMM accumulates is not among them). */
+  /** The epilogue's ALU steps (a residual the GEMM accumulates and an initial tensor are not among them). */
   epilogue: EpilogueStep[];
   /** Scales of the identity blocks when the GEMM accumulates the residual (see residualCopies). */
   resCopies: number[] | null;
+  /** The accumulator starts from the first `tensor` (see initRuns). */
+  initTensor: boolean;
+  /** Per ACC element of the output, whether the initial tensor has a non-zero lane there (when initTensor). */
+  initMask: Uint8Array | null;
+  /** ACC elements the mask marks, and the rows ([n][co block][y]) holding any: for the coarse estimate. */
+  initNonzero: number;
+  initRows: number;
   /** Where the residual tile sits in an inp half, after the input window. */
   resInpOff: number;
   /** First wgt element of the identity blocks (the top of wgt SRAM, outside the halves). */
@@ -85,15 +96,23 @@ export interface ConvGeometry {
   accTile: number;
   accBuffers: number;
   constBase: number;
+  /** The acc region ACC_8BIT residual and per-element tensor operands are loaded into (when any). */
   resBase: number;
   nChannel: number;
   hasResidual: boolean;
+  /** Per-element tensor steps run as ALU passes (the initial one not counted). */
+  nTensor: number;
+  /** ACC elements of one packed tensor of the `tensor` buffer. */
+  tensorSize: number;
 }
 
 interface LayerFacts {
   plan: GroupPlan;
   planned: EpilogueStep[];
   copies: number[] | null;
+  initMask: Uint8Array | null;
+  initNonzero: number;
+  initRows: number;
 }
 
 // The search asks for the geometry of thousands of tilings of one layer: its tiling-independent facts once.
@@ -102,8 +121,28 @@ const factsCache = new WeakMap<Conv2dLayer, { cfg: VtaConfig; facts: LayerFacts 
 function layerFacts(cfg: VtaConfig, layer: Conv2dLayer): LayerFacts {
   const hit = factsCache.get(layer);
   if (hit && hit.cfg === cfg) return hit.facts;
-  const planned = planEpilogue(layer.epilogue);
-  const facts = { plan: groupPlan(cfg, layer), planned, copies: residualCopies(cfg, layer, planned) };
+  const planned = planEpilogue(layer);
+  const first = planned[0];
+  let initMask: Uint8Array | null = null;
+  let initNonzero = 0;
+  let initRows = 0;
+  if (first?.kind === 'tensor' && first.op === 'ADD') {
+    const [N, C, OH, OW] = outputShape(layer);
+    const cob = ceilDiv(C, cfg.BLOCK_OUT);
+    const plane = OH * OW;
+    initMask = new Uint8Array((N / cfg.BATCH) * cob * plane);
+    for (let i = 0; i < first.values.length; i++) {
+      if (first.values[i] === 0) continue;
+      const c = Math.floor(i / plane) % C;
+      initMask[(Math.floor(i / (C * plane * cfg.BATCH)) * cob + Math.floor(c / cfg.BLOCK_OUT)) * plane + (i % plane)] = 1;
+    }
+    for (let r = 0; r < initMask.length; r += OW) {
+      const row = initMask.subarray(r, r + OW).reduce((a, b) => a + b, 0);
+      initNonzero += row;
+      if (row) initRows++;
+    }
+  }
+  const facts = { plan: groupPlan(cfg, layer), planned, copies: residualCopies(cfg, layer, planned), initMask, initNonzero, initRows };
   factsCache.set(layer, { cfg, facts });
   return facts;
 }
@@ -111,7 +150,7 @@ function layerFacts(cfg: VtaConfig, layer: Conv2dLayer): LayerFacts {
 /** The geometry of a tiling, or a string saying why it does not fit the configuration. */
 export function convGeometry(cfg: VtaConfig, layer: Conv2dLayer, t: ConvTiling): ConvGeometry | string {
   const [oh, ow] = convOutputSize(layer);
-  const { plan, planned, copies } = layerFacts(cfg, layer);
+  const { plan, planned, copies, initMask, initNonzero, initRows } = layerFacts(cfg, layer);
   const cib = ceilDiv(layer.inChannels, cfg.BLOCK_IN);
   const cob = ceilDiv(layer.outChannels, cfg.BLOCK_OUT);
   const [kh, kw] = layer.kernel;
@@ -143,22 +182,29 @@ export function convGeometry(cfg: VtaConfig, layer: Conv2dLayer, t: ConvTiling):
   if (t.tco * t.tci * kk > cfg.UOP_DEPTH >> 2) return 'GEMM kernel exceeds a quarter of the uop buffer';
   if (sh * wp >= cfg.INP_DEPTH || t.tw >= cfg.ACC_DEPTH) return 'loop factors exceed their fields';
   if (t.th * t.tw > maxIter(cfg) || t.tco > maxIter(cfg)) return 'loop counts exceed their fields';
-  const epilogue = resCopies ? planned.filter((s) => s.kind !== 'residual') : planned;
+  const initTensor = planned[0]?.kind === 'tensor' && planned[0].op === 'ADD';
+  const epilogue = (resCopies ? planned.filter((s) => s.kind !== 'residual') : planned).slice(initTensor ? 1 : 0);
   const nChannel = epilogue.filter((s) => s.kind === 'channel').length;
   const hasResidual = epilogue.some((s) => s.kind === 'residual');
-  const fixed = nChannel * t.tco + (hasResidual ? accTile : 0);
+  const nTensor = epilogue.filter((s) => s.kind === 'tensor').length;
+  const operand = hasResidual || nTensor > 0;
+  const fixed = nChannel * t.tco + (operand ? accTile : 0);
   let accBuffers = 0;
   if (2 * accTile + fixed <= cfg.ACC_DEPTH) accBuffers = 2;
   else if (accTile + fixed <= cfg.ACC_DEPTH) accBuffers = 1;
   else return `accumulator tile ${t.tco}x${t.th}x${t.tw} (+${fixed}) exceeds the acc buffer (${cfg.ACC_DEPTH})`;
   const resBase = accBuffers * accTile;
-  const constBase = resBase + (hasResidual ? accTile : 0);
+  const constBase = resBase + (operand ? accTile : 0);
   return {
     layer,
     tiling: t,
     plan,
     epilogue,
     resCopies,
+    initTensor,
+    initMask,
+    initNonzero,
+    initRows,
     resInpOff,
     idBase: cfg.WGT_DEPTH - nId,
     oh,
@@ -178,6 +224,8 @@ export function convGeometry(cfg: VtaConfig, layer: Conv2dLayer, t: ConvTiling):
     resBase,
     nChannel,
     hasResidual,
+    nTensor,
+    tensorSize: layer.batch / cfg.BATCH * cob * oh * ow,
   };
 }
 
@@ -426,9 +474,16 @@ export function lowerConv(cfg: VtaConfig, layerIn: Conv2dLayer | DenseLayer, til
           q.mem('LOAD', 'ACC', 'bias', v * cob + tile.j0, { sram: g.constBase + v * tiling.tco, y: 1, x: tile.tco, stride: tile.tco });
         }
       }
-      const range = q.kernel(`reset:${accBase}`, () => [{ dst_idx: accBase, src_idx: 0, wgt_idx: 0 }]);
-      ring.begin();
-      q.gemm(range, true, [tile.tco, P, 0, 0], [tile.th * tile.tw, 1, 0, 0]);
+      const runs = g.initTensor ? initRuns(g, tile) : [];
+      if (runs === null) {
+        ring.begin();
+        for (const t of transfers) q.mem('LOAD', 'ACC', 'tensor', outPlane + t.dram, { sram: accBase + t.sram, y: t.y, x: t.x, stride: t.stride });
+      } else {
+        const range = q.kernel(`reset:${accBase}`, () => [{ dst_idx: accBase, src_idx: 0, wgt_idx: 0 }]);
+        ring.begin();
+        q.gemm(range, true, [tile.tco, P, 0, 0], [tile.th * tile.tw, 1, 0, 0]);
+        for (const r of runs) q.mem('LOAD', 'ACC', 'tensor', r.dram, { sram: accBase + r.sram, y: 1, x: r.x, stride: r.x });
+      }
     }
     const kc = wgtChunk(c);
     const wOff = pieceOffset(tile, c);
@@ -466,6 +521,7 @@ export function lowerConv(cfg: VtaConfig, layerIn: Conv2dLayer | DenseLayer, til
 
     // --- epilogue and store ---
     let channel = 0;
+    let tensor = g.initTensor ? 1 : 0;
     for (const e of g.epilogue) {
       const loops = (srcOut: number, srcIn: number): [[number, number, number], [number, number, number]] => [
         [tile.tco, P, srcOut],
@@ -479,8 +535,10 @@ export function lowerConv(cfg: VtaConfig, layerIn: Conv2dLayer | DenseLayer, til
         const r = q.kernel(`alu:${accBase}:${src}`, () => [{ dst_idx: accBase, src_idx: src, wgt_idx: 0 }]);
         q.alu(r, e.op, null, ...loops(1, 0));
       } else {
+        // The operand tile: the int8 residual sign-extended, or the slice of a per-element tensor.
+        const dram = e.kind === 'tensor' ? tensor++ * g.tensorSize + outPlane : outPlane;
         for (const t of transfers) {
-          q.mem('LOAD', 'ACC_8BIT', 'residual', outPlane + t.dram, { sram: g.resBase + t.sram, y: t.y, x: t.x, stride: t.stride });
+          q.mem('LOAD', e.kind === 'tensor' ? 'ACC' : 'ACC_8BIT', e.kind, dram + t.dram, { sram: g.resBase + t.sram, y: t.y, x: t.x, stride: t.stride });
         }
         const r = q.kernel(`alu:${accBase}:${g.resBase}`, () => [{ dst_idx: accBase, src_idx: g.resBase, wgt_idx: 0 }]);
         q.alu(r, e.op, null, ...loops(P, 1));
@@ -505,10 +563,50 @@ export function lowerConv(cfg: VtaConfig, layerIn: Conv2dLayer | DenseLayer, til
       weights: (cob * plan.kBlocks * kk + (layerFacts(cfg, layer).copies?.length ?? 0)) * cfg.WGT_ELEM_BYTES,
       ...(g.nChannel ? { bias: g.nChannel * cob * cfg.ACC_ELEM_BYTES } : {}),
       ...(g.hasResidual || g.resCopies ? { residual: g.nb * cob * OH * OW * cfg.OUT_ELEM_BYTES } : {}),
+      ...(g.initTensor || g.nTensor ? { tensor: (Number(g.initTensor) + g.nTensor) * g.tensorSize * cfg.ACC_ELEM_BYTES } : {}),
       uops: q.uops.length * cfg.UOP_ELEM_BYTES,
     },
     tiling: describeTiling(tiling),
   };
+}
+
+/** Zero elements a run of the initial tensor bridges rather than start another load (each costs a DRAM latency). */
+const RUN_GAP = 4;
+
+/**
+ * How a tile's accumulator starts from the initial tensor: null to load the whole slice instead of
+ * the GEMM's reset; else the runs (acc offset in the tile region, DRAM ACC element, length) that
+ * hold its non-zero elements, loaded over the reset. Both are exact: a run's zeros are the tensor's
+ * own. Runs follow rows, or whole tiles when rows are whole (then rows are contiguous in both).
+ */
+export function initRuns(g: ConvGeometry, tile: Tile): { sram: number; dram: number; x: number }[] | null {
+  const mask = g.initMask!;
+  const P = g.tiling.th * g.tiling.tw;
+  const plane = g.oh * g.ow;
+  const whole = tile.tw === g.ow;
+  const runs: { sram: number; dram: number; x: number }[] = [];
+  let cost = 0;
+  for (let j = 0; j < tile.tco; j++) {
+    const chan = (tile.n * g.cob + tile.j0 + j) * plane;
+    for (let y = 0; y < (whole ? 1 : tile.th); y++) {
+      const dram = chan + (tile.oy0 + y) * g.ow + tile.ox0;
+      const len = whole ? tile.th * tile.tw : tile.tw;
+      let open = -1;
+      let last = -1;
+      const close = () => {
+        runs.push({ sram: j * P + y * tile.tw + open, dram: dram + open, x: last - open + 1 });
+        cost += last - open + 1 + RUN_GAP;
+      };
+      for (let x = 0; x < len; x++) {
+        if (!mask[dram + x]) continue;
+        if (open >= 0 && x - last > RUN_GAP) close();
+        if (open < 0 || x - last > RUN_GAP) open = x;
+        last = x;
+      }
+      if (open >= 0) close();
+    }
+  }
+  return cost < tile.tco * tile.th * tile.tw ? runs : null;
 }
 
 /**
@@ -560,13 +658,18 @@ export function estimateConvSteps(cfg: VtaConfig, g: ConvGeometry, t: TimingConf
     const c = step.chunk;
     const kc = Math.min(plan.kBlocks, (c + 1) * tiling.tci) - c * tiling.tci;
     // Fetch shares the port: charge each step's instructions (loads, GEMMs, epilogue, stores) to it.
-    const insns = step.loads.length + 2 + (c === 0 ? 1 : 0) + (c === g.nK - 1 ? g.epilogue.length + 2 * tile.tco : 0);
+    const operands = Number(g.hasResidual) + g.nTensor;
+    const runs = c === 0 && g.initTensor ? initRuns(g, tile) : [];
+    const initInsns = runs === null ? tile.tco : runs.length;
+    const insns = step.loads.length + 2 + (c === 0 ? 1 + initInsns : 0) + (c === g.nK - 1 ? g.epilogue.length + (2 + operands) * tile.tco : 0);
     let load = busDebt + insns * fetch;
     busDebt = 0;
     let wait = lEnd;
     const rows = tile.tw === g.ow ? tile.tco : tile.tco * tile.th;
     const bytes = (tile.tw === g.ow ? tile.th * tile.tw : tile.tw) * cfg.OUT_ELEM_BYTES;
     const xfer = busCycles(cfg, t, rows, bytes);
+    // An int32 tensor tile moves ACC elements instead of OUT ones.
+    const accXfer = busCycles(cfg, t, rows, (bytes / cfg.OUT_ELEM_BYTES) * cfg.ACC_ELEM_BYTES);
     for (const ld of step.loads) {
       if (ld.kind === 'inp') {
         const [lo, hi] = chunkBlocks(g, tile, c);
@@ -586,14 +689,19 @@ export function estimateConvSteps(cfg: VtaConfig, g: ConvGeometry, t: TimingConf
     let start = Math.max(cPrev, step.loads.length ? lEnd : 0);
     let comp = tile.th * tile.tw * tile.tco * kc * kk * t.gemmCyclesPerUop + t.gemmPipelineFill;
     if (c === 0) {
-      comp += elems * t.gemmCyclesPerUop + t.gemmPipelineFill;
+      // Compute-side loads hold compute and share the DRAM port.
+      const init = runs === null ? accXfer : runs.reduce((a, r) => a + busCycles(cfg, t, 1, r.x * cfg.ACC_ELEM_BYTES), 0);
+      if (runs !== null) comp += elems * t.gemmCyclesPerUop + t.gemmPipelineFill;
+      comp += init;
+      busDebt += init;
       const prior = sEnd[step.tile - g.accBuffers];
       if (prior !== undefined) start = Math.max(start, prior);
     }
     if (c === g.nK - 1) {
       if (g.resCopies) comp += elems * g.resCopies.length + t.gemmPipelineFill;
-      comp += elems * aluPerElem + aluFill + (g.hasResidual ? xfer : 0);
-      busDebt += xfer + (g.hasResidual ? xfer : 0);
+      const operandXfer = (g.hasResidual ? xfer : 0) + g.nTensor * accXfer;
+      comp += elems * aluPerElem + aluFill + operandXfer;
+      busDebt += xfer + operandXfer;
     }
     cEnd[s] = cPrev = start + comp;
     if (c === g.nK - 1) sEnd.push(Math.max(sEnd[sEnd.length - 1] ?? 0, cPrev) + xfer);

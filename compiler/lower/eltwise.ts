@@ -1,8 +1,8 @@
 /**
  * Layers that run on the ALU alone: elementwise ops and max pooling. Their operands reach the
- * accumulator through ACC_8BIT loads, which run on the compute stage, so only the store overlaps:
- * the accumulator alternates between two tile regions, guarded by compute->store/store->compute
- * tokens as in conv.ts. Nothing runs on the load stage, so no start token is needed: compute is
+ * accumulator through ACC_8BIT loads (ACC loads for per-element int32 constants), which run on the
+ * compute stage, so only the store overlaps: the accumulator alternates between two tile regions,
+ * guarded by compute->store/store->compute tokens as in conv.ts. Nothing runs on the load stage, so no start token is needed: compute is
  * already ordered after the previous layer's compute, and that after its stores.
  */
 import type { VtaConfig } from '../../isa/config.ts';
@@ -14,9 +14,12 @@ import { AccRing, InsnQueue } from './queue.ts';
 
 export function lowerEltwise(cfg: VtaConfig, layer: EltwiseLayer): LoweredLayer {
   checkLayer(cfg, layer);
-  const steps = planEpilogue(layer.steps);
+  const steps = planEpilogue(layer);
   const nChannel = steps.filter((s) => s.kind === 'channel').length;
   const hasResidual = steps.some((s) => s.kind === 'residual');
+  const nTensor = steps.filter((s) => s.kind === 'tensor').length;
+  // One operand region serves the residual and every tensor: each is loaded right before its ALU pass.
+  const operand = hasResidual || nTensor > 0;
   const cob = ceilDiv(layer.channels, cfg.BLOCK_OUT);
   const hw = layer.height * layer.width;
   const nb = layer.batch / cfg.BATCH;
@@ -26,13 +29,14 @@ export function lowerEltwise(cfg: VtaConfig, layer: EltwiseLayer): LoweredLayer 
   let np = 0;
   for (;;) {
     const budget = cfg.ACC_DEPTH - nChannel * tco;
-    np = Math.min(hw, Math.floor(budget / ((2 + (hasResidual ? 1 : 0)) * tco)), cfg.ACC_DEPTH - 1, maxIter(cfg));
+    np = Math.min(hw, Math.floor(budget / ((2 + (operand ? 1 : 0)) * tco)), cfg.ACC_DEPTH - 1, maxIter(cfg));
     if (np >= Math.min(hw, 16) || tco === 1) break;
     tco = ceilDiv(tco, 2);
   }
   const accTile = tco * np;
   const resBase = 2 * accTile;
-  const constBase = resBase + (hasResidual ? accTile : 0);
+  const constBase = resBase + (operand ? accTile : 0);
+  const tensorSize = nb * cob * hw;
   const q = new InsnQueue(cfg);
   const ring = new AccRing(q, 2);
   let constJ = -1;
@@ -50,6 +54,7 @@ export function lowerEltwise(cfg: VtaConfig, layer: EltwiseLayer): LoweredLayer 
           for (let v = 0; v < nChannel; v++) q.mem('LOAD', 'ACC', 'bias', v * cob + j0, { sram: constBase + v * tco, y: 1, x: tc, stride: tc });
         }
         let channel = 0;
+        let tensor = 0;
         for (const e of steps) {
           if (e.kind === 'imm') {
             const r = q.kernel(`alu:${accBase}`, () => [{ dst_idx: accBase, src_idx: accBase, wgt_idx: 0 }]);
@@ -59,7 +64,8 @@ export function lowerEltwise(cfg: VtaConfig, layer: EltwiseLayer): LoweredLayer 
             const r = q.kernel(`alu:${accBase}:${src}`, () => [{ dst_idx: accBase, src_idx: src, wgt_idx: 0 }]);
             q.alu(r, e.op, null, [tc, pn, 1], [pn, 1, 0]);
           } else {
-            q.mem('LOAD', 'ACC_8BIT', 'residual', dram, { sram: resBase, ...xfer });
+            if (e.kind === 'tensor') q.mem('LOAD', 'ACC', 'tensor', tensor++ * tensorSize + dram, { sram: resBase, ...xfer });
+            else q.mem('LOAD', 'ACC_8BIT', 'residual', dram, { sram: resBase, ...xfer });
             const r = q.kernel(`alu:${accBase}:${resBase}`, () => [{ dst_idx: accBase, src_idx: resBase, wgt_idx: 0 }]);
             q.alu(r, e.op, null, [tc, pn, pn], [pn, 1, 1]);
           }
@@ -78,6 +84,7 @@ export function lowerEltwise(cfg: VtaConfig, layer: EltwiseLayer): LoweredLayer 
       output: bytes,
       ...(hasResidual ? { residual: bytes } : {}),
       ...(nChannel ? { bias: nChannel * cob * cfg.ACC_ELEM_BYTES } : {}),
+      ...(nTensor ? { tensor: nTensor * tensorSize * cfg.ACC_ELEM_BYTES } : {}),
       uops: q.uops.length * cfg.UOP_ELEM_BYTES,
     },
     tiling: `co${tco} px${np}`,

@@ -19,13 +19,17 @@ export class LowerError extends VtaError {
  * One step of an epilogue, applied in order to the int32 accumulator before the int8 store:
  * - `imm`: op with a signed 16-bit constant (SHR with a negative amount shifts left);
  * - `channel`: op with a per-output-channel int32 vector (a bias is `{ kind: 'channel', op: 'ADD' }`);
- * - `residual`: op with a second int8 tensor of the output's shape, sign-extended (ACC_8BIT load).
+ * - `residual`: op with a second int8 tensor of the output's shape, sign-extended (ACC_8BIT load);
+ * - `tensor`: op with a per-element int32 constant, one value per output element in the output's
+ *   NCHW order (N·C·H·W values, batch included): an ACC load of the tile's slice, or for leading
+ *   ADDs the accumulator's initial value instead of the GEMM's reset (see planEpilogue).
  * The store keeps the low 8 bits of each lane, so a clip (MAX/MIN) must come first for saturation.
  */
 export type EpilogueStep =
   | { kind: 'imm'; op: AluOpName; imm: number }
   | { kind: 'channel'; op: AluOpName; values: Int32Array }
-  | { kind: 'residual'; op: AluOpName };
+  | { kind: 'residual'; op: AluOpName }
+  | { kind: 'tensor'; op: AluOpName; values: Int32Array };
 
 export interface Conv2dLayer {
   kind: 'conv2d';
@@ -145,7 +149,8 @@ export function layerMacs(l: Layer): number {
   return n * o * oh * ow * (l.inChannels / l.groups) * l.kernel[0] * l.kernel[1];
 }
 
-function epilogueOf(l: Layer): EpilogueStep[] {
+/** The steps of a layer's epilogue (an elementwise layer's steps; none for max pooling). */
+export function epilogueOf(l: Layer): EpilogueStep[] {
   return l.kind === 'eltwise' ? l.steps : l.kind === 'maxpool' ? [] : l.epilogue;
 }
 
@@ -197,13 +202,17 @@ export function checkLayer(cfg: VtaConfig, l: Layer): void {
     pos(l.height, 'height');
     pos(l.width, 'width');
   }
-  const outCh = outputShape(l)[1];
+  const out = outputShape(l);
+  const outCh = out[1];
   for (const [i, s] of epilogueOf(l).entries()) {
     if (s.kind === 'imm' && (!Number.isInteger(s.imm) || s.imm < -32768 || s.imm > 32767)) {
       fail(`epilogue step ${i}: immediate ${s.imm} does not fit the signed 16-bit imm field`);
     }
     if (s.kind === 'channel' && s.values.length !== outCh) {
       fail(`epilogue step ${i}: the per-channel vector has ${s.values.length} values for ${outCh} output channels`);
+    }
+    if (s.kind === 'tensor' && s.values.length !== out[0] * out[1] * out[2] * out[3]) {
+      fail(`epilogue step ${i}: the per-element tensor has ${s.values.length} values for the ${out.join('x')} output`);
     }
   }
 }

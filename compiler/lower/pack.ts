@@ -3,15 +3,50 @@
  * DRAM forms the instruction streams read, and the epilogue as it is actually executed.
  */
 import type { VtaConfig } from '../../isa/config.ts';
-import { ceilDiv, type Conv2dLayer, type DenseLayer, type EpilogueStep, type Layer } from './layers.ts';
+import { ceilDiv, epilogueOf, outputShape, type Conv2dLayer, type DenseLayer, type EpilogueStep, type Layer } from './layers.ts';
 
 /**
- * The epilogue as executed: a per-channel ADD followed by an immediate ADD (bias, then the rounding
- * constant of a requantization) becomes one per-channel ADD, saving one ALU pass over the tile.
+ * A layer's epilogue as executed:
+ * - leading ADDs commute (int32 addition wraps), so when one of them adds a per-element tensor,
+ *   every constant among them (immediates, per-channel vectors, tensors) is summed into that one
+ *   tensor ADD, which comes first (residual ADDs among them follow it). A conv starts its
+ *   accumulator from it (see `initRuns` in conv.ts), so it costs no ALU pass;
+ * - for a conv, that sum is split into a per-channel ADD of each channel's most frequent value and
+ *   the remainder tensor when the remainder is mostly zero (a padded conv's zero-point correction
+ *   differs from the interior only at the borders): the conv then loads only the remainder's
+ *   non-zero runs over a reset accumulator, and the per-channel part is one ALU pass. A remainder
+ *   that is all zero leaves the per-channel ADD alone;
+ * - a per-channel ADD followed by an immediate ADD (bias, then the rounding constant of a
+ *   requantization) becomes one per-channel ADD, saving one ALU pass over the tile.
  */
-export function planEpilogue(steps: readonly EpilogueStep[]): EpilogueStep[] {
+export function planEpilogue(l: Layer): EpilogueStep[] {
+  const steps = epilogueOf(l);
+  const [, channels, h, w] = outputShape(l);
+  const plane = h * w;
+  let lead = 0;
+  while (lead < steps.length && steps[lead]!.op === 'ADD') lead++;
   const out: EpilogueStep[] = [];
-  for (const s of steps) {
+  let rest: readonly EpilogueStep[] = steps;
+  const first = steps.slice(0, lead).find((s) => s.kind === 'tensor');
+  if (first) {
+    const sum = new Int32Array(first.values.length);
+    const residuals: EpilogueStep[] = [];
+    for (const s of steps.slice(0, lead)) {
+      if (s.kind === 'residual') residuals.push(s);
+      else if (s.kind === 'imm') for (let i = 0; i < sum.length; i++) sum[i] = (sum[i]! + s.imm) | 0;
+      else if (s.kind === 'channel') for (let i = 0; i < sum.length; i++) sum[i] = (sum[i]! + s.values[Math.floor(i / plane) % channels]!) | 0;
+      else for (let i = 0; i < sum.length; i++) sum[i] = (sum[i]! + s.values[i]!) | 0;
+    }
+    const split = l.kind === 'conv2d' || l.kind === 'dense' ? splitChannels(sum, channels, plane) : null;
+    if (!split) out.push({ kind: 'tensor', op: 'ADD', values: sum });
+    else {
+      if (split.nonzero > 0) out.push({ kind: 'tensor', op: 'ADD', values: split.remainder });
+      out.push({ kind: 'channel', op: 'ADD', values: split.base });
+    }
+    out.push(...residuals);
+    rest = steps.slice(lead);
+  }
+  for (const s of rest) {
     const prev = out[out.length - 1];
     if (s.kind === 'imm' && s.op === 'ADD' && prev?.kind === 'channel' && prev.op === 'ADD') {
       const v = new Int32Array(prev.values.length);
@@ -20,6 +55,32 @@ export function planEpilogue(steps: readonly EpilogueStep[]): EpilogueStep[] {
     } else out.push(s);
   }
   return out;
+}
+
+/** `t` = base[c] + remainder, base the most frequent value of each channel, when at most half the remainder is non-zero. */
+function splitChannels(t: Int32Array, channels: number, plane: number): { base: Int32Array; remainder: Int32Array; nonzero: number } | null {
+  const base = new Int32Array(channels);
+  const count = new Map<number, number>();
+  for (let c = 0; c < channels; c++) {
+    count.clear();
+    let best = 0;
+    for (let i = c * plane; i < t.length; i += channels * plane)
+      for (let p = i; p < i + plane; p++) {
+        const n = (count.get(t[p]!) ?? 0) + 1;
+        count.set(t[p]!, n);
+        if (n > best) {
+          best = n;
+          base[c] = t[p]!;
+        }
+      }
+  }
+  const remainder = new Int32Array(t.length);
+  let nonzero = 0;
+  for (let i = 0; i < t.length; i++) {
+    remainder[i] = (t[i]! - base[Math.floor(i / plane) % channels]!) | 0;
+    if (remainder[i] !== 0) nonzero++;
+  }
+  return 2 * nonzero <= t.length ? { base, remainder, nonzero } : null;
 }
 
 /** Most identity blocks a residual may take in the GEMM (each costs one GEMM cycle per element). */
@@ -140,7 +201,7 @@ export function packWeights(cfg: VtaConfig, l: Conv2dLayer | DenseLayer, w: Int8
   const og = outCh / groups;
   const plan = groupPlan(cfg, l);
   const cob = ceilDiv(outCh, bo);
-  const copies = residualCopies(cfg, l, planEpilogue(l.epilogue)) ?? [];
+  const copies = residualCopies(cfg, l, planEpilogue(l)) ?? [];
   const blocks = cob * plan.kBlocks * kh * kw;
   const out = new Int8Array((blocks + copies.length) * bo * bi);
   copies.forEach((scale, i) => {
@@ -167,11 +228,10 @@ export function packWeights(cfg: VtaConfig, l: Conv2dLayer | DenseLayer, w: Int8
 
 /** The `bias` buffer: each per-channel step of the planned epilogue as ACC elements [O/c][BATCH][BLOCK_OUT]. */
 export function packChannelVectors(cfg: VtaConfig, l: Layer): Int32Array {
-  const steps = planEpilogue(l.kind === 'eltwise' ? l.steps : l.kind === 'maxpool' ? [] : l.epilogue).filter((s) => s.kind === 'channel');
   const bo = cfg.BLOCK_OUT;
   const b = cfg.BATCH;
   const vectors: Int32Array[] = [];
-  for (const s of steps) {
+  for (const s of planEpilogue(l)) {
     if (s.kind !== 'channel') continue;
     const cob = ceilDiv(s.values.length, bo);
     const v = new Int32Array(cob * b * bo);
@@ -180,9 +240,36 @@ export function packChannelVectors(cfg: VtaConfig, l: Layer): Int32Array {
     }
     vectors.push(v);
   }
-  const out = new Int32Array(vectors.reduce((n, v) => n + v.length, 0));
+  return concat(vectors);
+}
+
+/**
+ * The `tensor` buffer: each per-element step of the planned epilogue (a merged leading ADD first)
+ * as ACC elements laid out like the output activation, [N/b][O/c][H][W][BATCH][BLOCK_OUT], channels
+ * zero-padded; one after another.
+ */
+export function packEpilogueTensors(cfg: VtaConfig, l: Layer): Int32Array {
+  const [N, C, H, W] = outputShape(l);
+  const bo = cfg.BLOCK_OUT;
+  const b = cfg.BATCH;
+  const cob = ceilDiv(C, bo);
+  const tensors: Int32Array[] = [];
+  for (const s of planEpilogue(l)) {
+    if (s.kind !== 'tensor') continue;
+    const v = new Int32Array(N * cob * H * W * bo);
+    let i = 0;
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++)
+        for (let p = 0; p < H * W; p++) v[((Math.floor(n / b) * cob + Math.floor(c / bo)) * H * W + p) * b * bo + (n % b) * bo + (c % bo)] = s.values[i++]!;
+    tensors.push(v);
+  }
+  return concat(tensors);
+}
+
+function concat(parts: readonly Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, v) => n + v.length, 0));
   let at = 0;
-  for (const v of vectors) {
+  for (const v of parts) {
     out.set(v, at);
     at += v.length;
   }

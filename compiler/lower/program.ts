@@ -26,6 +26,7 @@ export function bufferAlign(cfg: VtaConfig, name: BufferName): number {
     case 'weights':
       return cfg.WGT_ELEM_BYTES;
     case 'bias':
+    case 'tensor':
       return cfg.ACC_ELEM_BYTES;
     case 'uops':
       return cfg.UOP_ELEM_BYTES;

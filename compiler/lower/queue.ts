@@ -14,8 +14,11 @@ export const COMPUTE = 1;
 export const STORE = 2;
 export type Stage = typeof LOAD | typeof COMPUTE | typeof STORE;
 
-/** The logical DRAM buffers a layer's instructions refer to. `residual` is the second int8 operand. */
-export const BUFFER_NAMES = ['input', 'output', 'weights', 'bias', 'residual', 'uops'] as const;
+/**
+ * The logical DRAM buffers a layer's instructions refer to. `residual` is the second int8 operand,
+ * `tensor` the per-element int32 constants of the epilogue.
+ */
+export const BUFFER_NAMES = ['input', 'output', 'weights', 'bias', 'residual', 'tensor', 'uops'] as const;
 export type BufferName = (typeof BUFFER_NAMES)[number];
 
 /** Instruction `index` reads or writes `buffer` at element `offset` (in its memory type's elements). */

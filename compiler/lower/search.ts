@@ -76,9 +76,12 @@ export class ScheduleCache {
 export function scheduleKey(cfg: VtaConfig, layer: Conv2dLayer): string {
   const steps = layer.epilogue.map((s) => (s.kind === 'imm' ? `${s.op}i` : `${s.op}${s.kind[0]}`)).join(',');
   const shape = [layer.batch, layer.inChannels, layer.outChannels, layer.height, layer.width, ...layer.kernel, ...layer.stride, ...layer.padding, layer.groups];
-  // Whether the residual can ride the GEMM depends on the constants' magnitudes, so it is part of the key.
-  const res = residualCopies(cfg, layer, planEpilogue(layer.epilogue))?.length ?? 0;
-  return `${cfg.fingerprint}/bus${cfg.BUS_WIDTH}|${shape.join('x')}|${steps}|r${res}`;
+  // Whether the residual can ride the GEMM depends on the constants' magnitudes, and whether a
+  // per-element constant splits into a per-channel part on their values, so both are in the key.
+  const planned = planEpilogue(layer);
+  const res = residualCopies(cfg, layer, planned)?.length ?? 0;
+  const plan = planned.map((s) => s.kind[0]).join('');
+  return `${cfg.fingerprint}/bus${cfg.BUS_WIDTH}|${shape.join('x')}|${steps}|r${res}|${plan}`;
 }
 
 /** Cycles of one layer's stream alone (with a FINISH), functional execution off. */

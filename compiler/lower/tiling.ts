@@ -69,6 +69,12 @@ export function estimateConv(cfg: VtaConfig, g: ConvGeometry, t: TimingConfig): 
   const rowsPerTile = tl.tw === g.ow ? tl.tco : tl.tco * tl.th;
   const storeBus = tiles * busCycles(cfg, t, rowsPerTile, (tl.tw === g.ow ? tl.th * tl.tw : tl.tw) * cfg.OUT_ELEM_BYTES);
   const resBus = g.hasResidual ? storeBus : 0;
+  // Per-element int32 tensors move ACC elements over the port, on compute's time: whole tiles for
+  // ALU operands; for the initial tensor whole tiles, or (mostly zero) its non-zero rows over a reset.
+  const tensorTiles = tiles * busCycles(cfg, t, rowsPerTile, (tl.tw === g.ow ? tl.th * tl.tw : tl.tw) * cfg.ACC_ELEM_BYTES);
+  const initRows = g.initRows ? busCycles(cfg, t, g.initRows, Math.ceil(g.initNonzero / g.initRows) * cfg.ACC_ELEM_BYTES) : 0;
+  const sparseInit = g.initTensor && initRows < tensorTiles;
+  const tensorBus = g.nTensor * tensorTiles + (g.initTensor ? Math.min(initRows, tensorTiles) : 0);
   let aluPerElem = 0;
   let aluFills = 0;
   for (const e of g.epilogue) {
@@ -77,10 +83,12 @@ export function estimateConv(cfg: VtaConfig, g: ConvGeometry, t: TimingConfig): 
   }
   const resGemm = g.resCopies ? tiles * tileElems * g.resCopies.length : 0;
   const gemm = resGemm + steps * (tl.th * tl.tw * tl.tco * Math.min(tl.tci, g.plan.kBlocks) * g.kk * t.gemmCyclesPerUop + t.gemmPipelineFill);
-  const compute = gemm + tiles * (tileElems * (t.gemmCyclesPerUop + aluPerElem) + aluFills + t.gemmPipelineFill) + resBus;
+  const reset = g.initTensor && !sparseInit ? 0 : tileElems * t.gemmCyclesPerUop + t.gemmPipelineFill;
+  const compute = gemm + tiles * (tileElems * aluPerElem + aluFills + reset) + resBus + tensorBus;
   // Fetch reads instructions over the same port.
-  const insns = inpLoads * nci + wgtLoads + steps * 2 + tiles * (3 + g.epilogue.length + rowsPerTile * (g.resCopies || g.hasResidual ? 2 : 1));
-  const bus = inpBus + wgtBus + storeBus * (g.resCopies ? 2 : 1) + resBus + insns * fetchCyclesPerInsn(cfg, t);
+  const operands = (g.resCopies || g.hasResidual ? 1 : 0) + Number(g.initTensor) + g.nTensor;
+  const insns = inpLoads * nci + wgtLoads + steps * 2 + tiles * (3 + g.epilogue.length + rowsPerTile * (1 + operands));
+  const bus = inpBus + wgtBus + storeBus * (g.resCopies ? 2 : 1) + resBus + tensorBus + insns * fetchCyclesPerInsn(cfg, t);
   // The first step's loads and the last store are not overlapped with anything.
   const fill = (inpBus + wgtBus) / Math.max(1, steps) + storeBus / tiles;
   return Math.max(compute, bus) + fill;

@@ -15,7 +15,7 @@ import { runCli } from '../../isa/cli/common.ts';
 import { makeConfig, loadConfig } from '../../isa/config.ts';
 import { VtaError } from '../../isa/errors.ts';
 import { readModelFile } from '../../compiler/artifact/format.ts';
-import { dtypeFromProto, shapeOf } from '../../compiler/artifact/values.ts';
+import { dtypeFromProto } from '../../compiler/artifact/values.ts';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { formatType, type TensorType } from '../../compiler/ir/graph.ts';
 import { importOnnxFile } from '../../compiler/onnx/import.ts';
@@ -174,6 +174,7 @@ await runCli(async () => {
         'An input file with one more leading dimension than the model input is a stack of N inputs:\n' +
         'the model runs on each and the outputs are stacked along a new leading dimension.',
     )
+    .wrap(Math.min(120, process.stdout.columns || 120))
     .positional('model', { type: 'string', describe: 'the model: .onnx for --target cpu, .vta for the VTA targets' })
     .option('target', { type: 'string', choices: ['cpu', ...TARGETS], describe: 'where to run (default: cpu for an .onnx model, sim otherwise)' })
     .option('config', { type: 'string', describe: 'VTA targets: the device\'s hardware configuration, a preset or a JSON file (default: the one the model was compiled for)' })
@@ -227,7 +228,13 @@ await runCli(async () => {
     const seconds = (performance.now() - t0) / 1000;
     log.info({ model: modelFile, target, runs: Math.max(n, 1), seconds }, 'ran');
 
-    argv.output.forEach((file, k) => writeFileSync(file, writeNpy(outputs[k]!)));
+    argv.output.forEach((file, k) => {
+      try {
+        writeFileSync(file, writeNpy(outputs[k]!));
+      } catch (e) {
+        throw new VtaError('VTA_IO', `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    });
     if (argv.trace !== undefined) {
       try {
         writeFileSync(argv.trace, JSON.stringify(traceEvents(inferences, runner.clockMhz)));

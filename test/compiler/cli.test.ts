@@ -50,7 +50,7 @@ describe('vta-run', () => {
     const model = path.join(models, 'digits_cnn.onnx');
     const cases: [string[], RegExp][] = [
       // The VTA targets run compiled models, not ONNX ones.
-      [[model, '--target', 'sim'], /^error: target sim: /],
+      [[model, '--target', 'sim'], /^error: target sim: runs compiled models \(\.vta\)/],
       [[model], /^error: input 'input': missing/],
       [[model, '--input', `nope=${path.join(models, 'digits_cnn.ref_in.npy')}`], /^error: input 'nope': the model has no such input/],
       [[model, '--input', path.join(models, 'digits_test_x.npy')], /^error: input 'input': .* has shape \(397, 1, 16, 16\)/],

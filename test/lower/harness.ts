@@ -14,6 +14,7 @@ import {
   inputShape,
   packActivation,
   packChannelVectors,
+  packEpilogueTensors,
   packWeights,
   placeBuffers,
   relocate,
@@ -109,7 +110,7 @@ export function epilogueRef(acc: Int32Array, shape: readonly number[], steps: re
   for (const s of steps) {
     for (let i = 0; i < v.length; i++) {
       const c = Math.floor(i / (H * W)) % C;
-      const y = s.kind === 'imm' ? s.imm : s.kind === 'channel' ? s.values[c]! : residual![i]!;
+      const y = s.kind === 'imm' ? s.imm : s.kind === 'channel' ? s.values[c]! : s.kind === 'tensor' ? s.values[i]! : residual![i]!;
       v[i] = aluRef(s.op, v[i]!, y);
     }
   }
@@ -156,6 +157,7 @@ export function runLowered(cfg: VtaConfig, lowered: LoweredLayer, ops: Operands)
   if (ops.residual) put('residual', packActivation(cfg, ops.residual, outputShape(layer)));
   if (ops.weights && (layer.kind === 'conv2d' || layer.kind === 'dense')) put('weights', packWeights(cfg, layer, ops.weights));
   put('bias', packChannelVectors(cfg, layer));
+  put('tensor', packEpilogueTensors(cfg, layer));
   put('uops', uopBytes(cfg, lowered));
   // Fill the output with garbage so unwritten elements show.
   if (bases.output !== undefined) dram.write(bases.output, new Uint8Array(lowered.buffers.output!).fill(0x5a));
