@@ -4,12 +4,16 @@
  * buffer in a fresh device memory, runs the relocated stream on the functional simulator and
  * unpacks the output.
  */
-import type { VtaConfig } from '../../isa/config.ts';
+import { expect } from 'vitest';
+import { configJson, makeConfig, preset, type VtaConfig } from '../../isa/config.ts';
 import type { AluOpName } from '../../isa/types.ts';
 import { Dram } from '../../sim/dram.ts';
 import { FunctionalSimulator } from '../../sim/fsim.ts';
 import {
   convOutputSize,
+  convTilings,
+  lowerConv,
+  lowerLayer,
   outputShape,
   inputShape,
   packActivation,
@@ -27,6 +31,26 @@ import {
   type LoweredLayer,
   type MaxPoolLayer,
 } from '../../compiler/lower/index.ts';
+
+/** The default configuration, and two small ones so modest shapes need several tiles in every dimension. */
+export const cfg = preset('default');
+export const small: VtaConfig = makeConfig({
+  name: 'small',
+  LOG_INP_WIDTH: 3,
+  LOG_WGT_WIDTH: 3,
+  LOG_ACC_WIDTH: 5,
+  LOG_BATCH: 0,
+  LOG_BLOCK: 4,
+  LOG_UOP_BUFF_SIZE: 13,
+  LOG_INP_BUFF_SIZE: 13,
+  LOG_WGT_BUFF_SIZE: 15,
+  LOG_ACC_BUFF_SIZE: 14,
+  BUS_WIDTH: 64,
+  CLOCK_MHZ: 100,
+});
+export const batch2: VtaConfig = makeConfig({ ...configJson(small), name: 'batch2', LOG_BATCH: 1, LOG_BLOCK: 3 });
+
+export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export function aluRef(op: AluOpName, x: number, y: number): number {
   switch (op) {
@@ -203,3 +227,19 @@ export function mismatches(got: Int8Array, want: Int8Array): { count: number; fi
 }
 
 export const SAME = { count: 0, first: null };
+
+/**
+ * Runs a conv layer on random operands (the search's heuristic tiling, or legal tiling number
+ * `pick`: small configurations give many tiles everywhere) and expects the naive reference's result.
+ */
+export function checkConv(c: VtaConfig, layer: Conv2dLayer, seed: number, pick: number | null): LoweredLayer {
+  const r = rng(seed);
+  const x = randInt8(r, size([layer.batch, layer.inChannels, layer.height, layer.width]));
+  const w = randInt8(r, layer.outChannels * (layer.inChannels / layer.groups) * layer.kernel[0] * layer.kernel[1]);
+  const res = randInt8(r, size(outputShape(layer)));
+  const tilings = convTilings(c, layer);
+  const lowered = pick === null ? lowerLayer(c, layer).lowered : lowerConv(c, layer, tilings[pick % tilings.length]!);
+  const want = epilogueRef(convRef(layer, x, w), outputShape(layer), layer.epilogue, res);
+  expect(mismatches(runLowered(c, lowered, { input: x, weights: w, residual: res }), want), lowered.tiling).toEqual(SAME);
+  return lowered;
+}

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { configJson, makeConfig, preset, type VtaConfig } from '../../isa/config.ts';
 import type { AluOpName } from '../../isa/types.ts';
 import {
   convTilings,
@@ -15,27 +14,8 @@ import {
   type EpilogueStep,
   type MaxPoolLayer,
 } from '../../compiler/lower/index.ts';
-import { convRef, denseRef, epilogueRef, maxPoolRef, mismatches, randInt8, rng, runLowered, SAME } from './harness.ts';
+import { batch2, cfg, checkConv, convRef, denseRef, epilogueRef, maxPoolRef, mismatches, randInt8, rng, runLowered, SAME, size, small } from './harness.ts';
 
-const cfg = preset('default');
-/** A small configuration, so modest shapes need several tiles in every dimension. */
-const small: VtaConfig = makeConfig({
-  name: 'small',
-  LOG_INP_WIDTH: 3,
-  LOG_WGT_WIDTH: 3,
-  LOG_ACC_WIDTH: 5,
-  LOG_BATCH: 0,
-  LOG_BLOCK: 4,
-  LOG_UOP_BUFF_SIZE: 13,
-  LOG_INP_BUFF_SIZE: 13,
-  LOG_WGT_BUFF_SIZE: 15,
-  LOG_ACC_BUFF_SIZE: 14,
-  BUS_WIDTH: 64,
-  CLOCK_MHZ: 100,
-});
-const batch2: VtaConfig = makeConfig({ ...configJson(small), name: 'batch2', LOG_BATCH: 1, LOG_BLOCK: 3 });
-
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 const epilogueArb = (channels: number, residual: boolean): fc.Arbitrary<EpilogueStep[]> =>
   fc
@@ -106,37 +86,30 @@ const convArb = fc
     return epilogueArb(cout, p.residual).map((epilogue) => ({ layer: { ...layer, epilogue }, seed: p.seed, pick: p.pick }));
   });
 
-function checkConv(c: VtaConfig, layer: Conv2dLayer, seed: number, pick: number | null): void {
-  const r = rng(seed);
-  const x = randInt8(r, size([layer.batch, layer.inChannels, layer.height, layer.width]));
-  const w = randInt8(r, layer.outChannels * (layer.inChannels / layer.groups) * layer.kernel[0] * layer.kernel[1]);
-  const res = randInt8(r, size(outputShape(layer)));
-  // Either the search's heuristic tiling or any legal one (small ones give many tiles everywhere).
-  const tilings = convTilings(c, layer);
-  const lowered = pick === null ? lowerLayer(c, layer).lowered : lowerConv(c, layer, tilings[pick % tilings.length]!);
-  const got = runLowered(c, lowered, { input: x, weights: w, residual: res });
-  const want = epilogueRef(convRef(layer, x, w), outputShape(layer), layer.epilogue, res);
-  expect(mismatches(got, want), lowered.tiling).toEqual(SAME);
-}
-
 describe('conv2d lowering matches the integer reference bit-exactly', () => {
   it('random shapes, strides, padding, groups; any legal tiling (small config)', () => {
     fc.assert(
-      fc.property(convArb, ({ layer, seed, pick }) => checkConv(small, layer, seed, pick)),
+      fc.property(convArb, ({ layer, seed, pick }) => {
+        checkConv(small, layer, seed, pick);
+      }),
       { seed: 1234, numRuns: 120 },
     );
   });
 
   it('random shapes with the heuristic tiling (default config)', () => {
     fc.assert(
-      fc.property(convArb, ({ layer, seed }) => checkConv(cfg, layer, seed, null)),
+      fc.property(convArb, ({ layer, seed }) => {
+        checkConv(cfg, layer, seed, null);
+      }),
       { seed: 99, numRuns: 25 },
     );
   });
 
   it('BATCH = 2, BLOCK = 8', () => {
     fc.assert(
-      fc.property(convArb, fc.constantFrom(2, 4), ({ layer, seed, pick }, n) => checkConv(batch2, { ...layer, batch: n }, seed, pick)),
+      fc.property(convArb, fc.constantFrom(2, 4), ({ layer, seed, pick }, n) => {
+        checkConv(batch2, { ...layer, batch: n }, seed, pick);
+      }),
       { seed: 7, numRuns: 12 },
     );
   });

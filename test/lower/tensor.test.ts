@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { configJson, makeConfig, preset, type VtaConfig } from '../../isa/config.ts';
 import type { AluOpName, MemInsn } from '../../isa/types.ts';
 import {
   convTilings,
@@ -13,27 +12,8 @@ import {
   type EpilogueStep,
   type LoweredLayer,
 } from '../../compiler/lower/index.ts';
-import { convRef, epilogueRef, mismatches, randInt8, rng, runLowered, SAME } from './harness.ts';
+import { batch2, cfg, checkConv, convRef, epilogueRef, mismatches, randInt8, rng, runLowered, SAME, size, small } from './harness.ts';
 
-const cfg = preset('default');
-/** Small buffers, so modest shapes need several tiles in every dimension. */
-const small: VtaConfig = makeConfig({
-  name: 'small',
-  LOG_INP_WIDTH: 3,
-  LOG_WGT_WIDTH: 3,
-  LOG_ACC_WIDTH: 5,
-  LOG_BATCH: 0,
-  LOG_BLOCK: 4,
-  LOG_UOP_BUFF_SIZE: 13,
-  LOG_INP_BUFF_SIZE: 13,
-  LOG_WGT_BUFF_SIZE: 15,
-  LOG_ACC_BUFF_SIZE: 14,
-  BUS_WIDTH: 64,
-  CLOCK_MHZ: 100,
-});
-const batch2: VtaConfig = makeConfig({ ...configJson(small), name: 'batch2', LOG_BATCH: 1, LOG_BLOCK: 3 });
-
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** int32 values: mostly zero-point-correction-sized, sometimes anywhere in int32 (the adds wrap). */
 function int32s(r: () => number, n: number, wide: boolean): Int32Array {
@@ -126,19 +106,6 @@ function convLayer(p: ConvParams, batch: number): Conv2dLayer {
     epilogue: [],
   };
   return { ...layer, epilogue: epilogueFor(p.kind, p.op, outputShape(layer), p.residual, p.seed) };
-}
-
-/** Runs `layer` (the heuristic tiling, or legal tiling number `pick`) and compares with the naive reference. */
-function checkConv(c: VtaConfig, layer: Conv2dLayer, seed: number, pick: number | null): LoweredLayer {
-  const r = rng(seed ^ 0x5eed);
-  const x = randInt8(r, size([layer.batch, layer.inChannels, layer.height, layer.width]));
-  const w = randInt8(r, layer.outChannels * (layer.inChannels / layer.groups) * layer.kernel[0] * layer.kernel[1]);
-  const res = randInt8(r, size(outputShape(layer)));
-  const tilings = convTilings(c, layer);
-  const lowered = pick === null ? lowerLayer(c, layer).lowered : lowerConv(c, layer, tilings[pick % tilings.length]!);
-  const want = epilogueRef(convRef(layer, x, w), outputShape(layer), layer.epilogue, res);
-  expect(mismatches(runLowered(c, lowered, { input: x, weights: w, residual: res }), want), lowered.tiling).toEqual(SAME);
-  return lowered;
 }
 
 const tensorLoads = (l: LoweredLayer) => l.relocs.filter((rl) => rl.buffer === 'tensor').map((rl) => l.insns[rl.index] as MemInsn);
