@@ -8,7 +8,7 @@
  * allow gives the same outputs.
  */
 import { readFileSync } from 'node:fs';
-import { assemble, type AluOpName, type ProgramImage, type Segment, type Uop, type VtaConfig } from '../../isa/index.ts';
+import { assemble, configJson, makeConfig, preset, type AluOpName, type ProgramImage, type Segment, type Uop, type VtaConfig } from '../../isa/index.ts';
 import { ProgramBuilder, rng } from './builder.ts';
 
 export interface TestProgram {
@@ -388,4 +388,18 @@ export function testPrograms(cfg: VtaConfig): TestProgram[] {
     ...RANDOM_SEEDS.map((s) => randomProgram(cfg, s)),
     ...example(cfg),
   ];
+}
+
+/** The default configuration with another batch and block, buffers resized to keep its depths. */
+export function configVariant(name: string, LOG_BATCH: number, LOG_BLOCK: number): VtaConfig {
+  const d = 4 - LOG_BLOCK;
+  return makeConfig({
+    ...configJson(preset('default')),
+    name,
+    LOG_BATCH,
+    LOG_BLOCK,
+    LOG_INP_BUFF_SIZE: 15 - d + LOG_BATCH,
+    LOG_WGT_BUFF_SIZE: 18 - 2 * d,
+    LOG_ACC_BUFF_SIZE: 17 - d + LOG_BATCH,
+  });
 }

@@ -4,25 +4,12 @@
  * and the profiler counters.
  */
 import { describe, expect, it } from 'vitest';
-import { configJson, makeConfig, preset, type VtaConfig } from '../../isa/index.ts';
+import { preset, type VtaConfig } from '../../isa/index.ts';
 import { runImage } from '../../sim/fsim.ts';
 import { simdKernelFits } from '../../sim/kernels.ts';
-import { testPrograms } from '../programs/index.ts';
+import { configVariant, testPrograms } from '../programs/index.ts';
 import { referenceRun } from './reference.ts';
 
-/** The default configuration with another batch and block, buffers resized to keep its depths. */
-function variant(name: string, LOG_BATCH: number, LOG_BLOCK: number): VtaConfig {
-  const d = 4 - LOG_BLOCK;
-  return makeConfig({
-    ...configJson(preset('default')),
-    name,
-    LOG_BATCH,
-    LOG_BLOCK,
-    LOG_INP_BUFF_SIZE: 15 - d + LOG_BATCH,
-    LOG_WGT_BUFF_SIZE: 18 - 2 * d,
-    LOG_ACC_BUFF_SIZE: 17 - d + LOG_BATCH,
-  });
-}
 
 /** Element-wise equality that reports the first difference (deep-equal on 256K elements is slow). */
 function expectSameValues(actual: ArrayLike<number>, expected: readonly number[], what: string): void {
@@ -34,10 +21,10 @@ function expectSameValues(actual: ArrayLike<number>, expected: readonly number[]
 
 const CONFIGS: VtaConfig[] = [
   preset('default'),
-  variant('batch2-block8', 1, 3),
-  variant('block4', 0, 2),
-  variant('block2', 0, 1),
-  variant('block32', 0, 5),
+  configVariant('batch2-block8', 1, 3),
+  configVariant('block4', 0, 2),
+  configVariant('block2', 0, 1),
+  configVariant('block32', 0, 5),
 ];
 
 describe.each(CONFIGS.map((cfg) => [cfg.name, cfg] as const))('corpus on %s', (_name, cfg) => {

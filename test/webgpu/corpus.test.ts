@@ -10,24 +10,12 @@
  * so each program starts behind a run that zeroes every SRAM, the state the simulator starts from.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configJson, makeConfig, preset, type VtaConfig } from '../../isa/config.ts';
+import { preset, type VtaConfig } from '../../isa/config.ts';
 import { runImage as simRun } from '../../sim/fsim.ts';
 import { WebGpuDriver } from '../../webgpu/driver.ts';
-import { testPrograms } from '../programs/index.ts';
+import { configVariant, testPrograms } from '../programs/index.ts';
 import { clearSram, clearSramBytes, initialMemory, requireWebGpu, webgpuAvailability } from './helpers.ts';
 
-function variant(name: string, LOG_BATCH: number, LOG_BLOCK: number): VtaConfig {
-  const d = 4 - LOG_BLOCK;
-  return makeConfig({
-    ...configJson(preset('default')),
-    name,
-    LOG_BATCH,
-    LOG_BLOCK,
-    LOG_INP_BUFF_SIZE: 15 - d + LOG_BATCH,
-    LOG_WGT_BUFF_SIZE: 18 - 2 * d,
-    LOG_ACC_BUFF_SIZE: 17 - d + LOG_BATCH,
-  });
-}
 
 /**
  * Configuration, `wideWork` (instructions with less work share single-workgroup dispatches; the
@@ -37,9 +25,9 @@ function variant(name: string, LOG_BATCH: number, LOG_BLOCK: number): VtaConfig 
 const CASES: [string, VtaConfig, number | undefined, boolean][] = [
   ['default', preset('default'), undefined, false],
   ['default, single-workgroup dispatches', preset('default'), 4096, true],
-  ['batch 2 block 8', variant('batch2-block8', 1, 3), undefined, false],
-  ['block 2 (sub-word elements)', variant('block2', 0, 1), undefined, false],
-  ['block 2, single-workgroup dispatches', variant('block2', 0, 1), 4096, true],
+  ['batch 2 block 8', configVariant('batch2-block8', 1, 3), undefined, false],
+  ['block 2 (sub-word elements)', configVariant('block2', 0, 1), undefined, false],
+  ['block 2, single-workgroup dispatches', configVariant('block2', 0, 1), 4096, true],
 ];
 
 const avail = await webgpuAvailability(preset('default'));
