@@ -77,10 +77,13 @@ function qdq(v: Value, scale: number, name: string): Value {
 function quantizedWeights(w: Tensor, mode: ScaleMode, name: string): Value {
   const d = w.data as Float32Array;
   let max = 0;
-  for (const v of d) max = Math.max(max, Math.abs(v));
+  for (let i = 0; i < d.length; i++) max = Math.max(max, Math.abs(d[i]!));
   const scale = roundScale(max > 0 ? max / 127 : 1, mode);
   const q = new Int8Array(d.length);
-  for (let i = 0; i < d.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(d[i]! / scale)));
+  for (let i = 0; i < d.length; i++) {
+    const r = Math.round(d[i]! / scale);
+    q[i] = r > 127 ? 127 : r < -127 ? -127 : r;
+  }
   const s = constant(`${name}_scale`, Tensor.from('float32', [], [scale]));
   return call('qnn.dequantize', [constant(`${name}_quantized`, new Tensor('int8', w.shape, q)), s, constant(`${name}_zero_point`, Tensor.from('int8', [], [0]))], { axis: 1 });
 }

@@ -67,10 +67,25 @@ function peelActivation(v: Value, scale: number, zp: number): { inner: Value; bo
   return { inner: v, bounds };
 }
 
+/** For each output position along one axis, the taps [from, to) whose input index is inside [0, size). */
+function insideTaps(outSize: number, size: number, taps: number, stride: number, pad: number, dilation: number): Int32Array {
+  const ranges = new Int32Array(2 * outSize);
+  for (let o = 0; o < outSize; o++) {
+    let from = 0;
+    while (from < taps && o * stride - pad + from * dilation < 0) from++;
+    let to = taps;
+    while (to > from && o * stride - pad + (to - 1) * dilation >= size) to--;
+    ranges[2 * o] = from;
+    ranges[2 * o + 1] = to;
+  }
+  return ranges;
+}
+
 /**
  * For each output channel and position of a conv, the sum of the weights whose
  * taps fall inside the input (not in the padding): what a constant input of 1
- * would give.
+ * would give. The inside taps of a position form a rectangle, summed from the
+ * 2-D prefix sums of the channel's taps (integers, so exactly).
  */
 function insideTapSums(conv: Call, w: Int8Array, O: number): Float64Array {
   const [, , H, W] = conv.args[0]!.type.shape as [number, number, number, number];
@@ -80,23 +95,28 @@ function insideTapSums(conv: Call, w: Int8Array, O: number): Float64Array {
   const [sh, sw] = win.strides as [number, number];
   const [dh, dw] = win.dilation as [number, number];
   const [ph, pw] = win.padding as [number, number];
+  const rows = insideTaps(OH, H, KH, sh, ph, dh);
+  const cols = insideTaps(OW, W, KW, sw, pw, dw);
   const out = new Float64Array(O * OH * OW);
-  const tap = new Float64Array(KH * KW);
+  // prefix[ky * (KW + 1) + kx]: the sum of the taps above and left of (ky, kx).
+  const P = KW + 1;
+  const prefix = new Float64Array((KH + 1) * P);
+  const taps = KH * KW;
   for (let o = 0; o < O; o++) {
-    tap.fill(0);
-    for (let c = 0; c < Cg; c++) for (let k = 0; k < KH * KW; k++) tap[k]! += w[(o * Cg + c) * KH * KW + k]!;
+    for (let ky = 0; ky < KH; ky++) {
+      for (let kx = 0; kx < KW; kx++) {
+        let tap = 0;
+        for (let c = 0; c < Cg; c++) tap += w[(o * Cg + c) * taps + ky * KW + kx]!;
+        prefix[(ky + 1) * P + kx + 1] = tap + prefix[ky * P + kx + 1]! + prefix[(ky + 1) * P + kx]! - prefix[ky * P + kx]!;
+      }
+    }
     for (let oy = 0; oy < OH; oy++) {
+      const y0 = rows[2 * oy]! * P;
+      const y1 = rows[2 * oy + 1]! * P;
       for (let ox = 0; ox < OW; ox++) {
-        let sum = 0;
-        for (let ky = 0; ky < KH; ky++) {
-          const iy = oy * sh - ph + ky * dh;
-          if (iy < 0 || iy >= H) continue;
-          for (let kx = 0; kx < KW; kx++) {
-            const ix = ox * sw - pw + kx * dw;
-            if (ix >= 0 && ix < W) sum += tap[ky * KW + kx]!;
-          }
-        }
-        out[(o * OH + oy) * OW + ox] = sum;
+        const x0 = cols[2 * ox]!;
+        const x1 = cols[2 * ox + 1]!;
+        out[(o * OH + oy) * OW + ox] = prefix[y1 + x1]! - prefix[y0 + x1]! - prefix[y1 + x0]! + prefix[y0 + x0]!;
       }
     }
   }
@@ -185,7 +205,11 @@ class Realizer {
     const wAbs = new Float64Array(O);
     const wq = w.q.value.data as Int8Array;
     const per = wq.length / O;
-    for (let o = 0; o < O; o++) for (let k = 0; k < per; k++) wAbs[o]! += Math.abs(wq[o * per + k]!);
+    for (let o = 0; o < O; o++) {
+      let sum = 0;
+      for (let k = o * per; k < (o + 1) * per; k++) sum += Math.abs(wq[k]!);
+      wAbs[o] = sum;
+    }
     if (x.zp === 0) {
       bias = Tensor.from('int32', conv ? [1, O, 1, 1] : [1, O], b);
     } else {
