@@ -108,7 +108,7 @@ export interface ConvGeometry {
 
 interface LayerFacts {
   plan: GroupPlan;
-  planned: EpilogueStep[];
+  planned: readonly EpilogueStep[];
   copies: number[] | null;
   initMask: Uint8Array | null;
   initNonzero: number;

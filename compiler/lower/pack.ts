@@ -19,7 +19,16 @@ import { ceilDiv, epilogueOf, outputShape, type Conv2dLayer, type DenseLayer, ty
  * - a per-channel ADD followed by an immediate ADD (bias, then the rounding constant of a
  *   requantization) becomes one per-channel ADD, saving one ALU pass over the tile.
  */
-export function planEpilogue(l: Layer): EpilogueStep[] {
+const plannedEpilogues = new WeakMap<Layer, readonly EpilogueStep[]>();
+
+/** The executed epilogue of a layer, computed once per layer object (lowering and packing both read it). */
+export function planEpilogue(l: Layer): readonly EpilogueStep[] {
+  let plan = plannedEpilogues.get(l);
+  if (!plan) plannedEpilogues.set(l, (plan = computeEpilogue(l)));
+  return plan;
+}
+
+function computeEpilogue(l: Layer): EpilogueStep[] {
   const steps = epilogueOf(l);
   const [, channels, h, w] = outputShape(l);
   const plane = h * w;
