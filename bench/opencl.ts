@@ -1,9 +1,10 @@
 /**
  * The intelfocl target on this machine's OpenCL platform (POCL here): core build + calibration
  * time, GEMM throughput on full 16x16 tiles, ALU and load throughput, host overhead on long
- * streams, and the round trip of a tiny program. Kernel times come from OpenCL profiling; wall
- * times are of `run()` (validation included). The functional simulator runs the same programs
- * through the same driver interface as the reference.
+ * streams, the round trip of a tiny program, and whole compiled models (ResNet-18's QDQ model,
+ * digits_cnn) through the runtime. Kernel times come from OpenCL profiling; wall times are of
+ * `run()` (validation included). The functional simulator runs the same programs through the
+ * same driver interface as the reference.
  */
 import { preset } from '../isa/config.ts';
 import { assemble } from '../isa/asm.ts';
@@ -12,20 +13,19 @@ import type { ProgramImage } from '../isa/image.ts';
 import { IntelFoclDriver } from '../hw-opencl/driver.ts';
 import type { DeviceDriver } from '../runtime/driver.ts';
 import { createSimDriver } from '../sim/driver.ts';
-import { layerMacs, lowerLayer, placeBuffers, relocate, ScheduleCache, uopBytes, withFinish, type Layer } from '../compiler/lower/index.ts';
+import { lowerLayer, placeBuffers, relocate, ScheduleCache, uopBytes, withFinish, type Layer } from '../compiler/lower/index.ts';
 import type { Insn } from '../isa/types.ts';
 import type { VtaConfig } from '../isa/config.ts';
-import { resnet18Layers } from './lower.ts';
+import { VtaError } from '../isa/errors.ts';
+import { compileResnet18, modelInput, sameBytes, timeInference } from './runtime.ts';
 import { readFileSync } from 'node:fs';
 import { encodeModel } from '../compiler/artifact/format.ts';
-import { emitModel } from '../compiler/emit.ts';
-import { importOnnxFile } from '../compiler/onnx/import.ts';
-import { compileForVta } from '../compiler/passes/pipeline.ts';
+import { compileOnnx } from '../compiler/compile.ts';
 import { splitSamples } from '../compiler/quant/calibrate.ts';
 import { readNpy } from '../compiler/tensor/npy.ts';
 import type { Tensor } from '../compiler/tensor/tensor.ts';
 import { createRuntime } from '../runtime/index.ts';
-import { formatNumber, timeBest, type BenchRow, type BenchSuite } from './harness.ts';
+import { timeBest, type BenchRow, type BenchSuite } from './harness.ts';
 
 const cfg = preset('default');
 
@@ -124,10 +124,9 @@ const DIGITS_SHAPE = [1, 1, 16, 16];
 
 /** digits_cnn (float) compiled for VTA: calibrated on 32 shared calibration images, lowered, emitted. */
 export function compileDigitsCnn(cfg: VtaConfig): Uint8Array {
-  const imported = importOnnxFile(new URL('digits_cnn.onnx', MODELS).pathname);
-  const compiled = compileForVta(imported.fn, { calibration: splitSamples(modelNpy('digits_calib_x.npy'), DIGITS_SHAPE).slice(0, 32) });
-  const emitted = emitModel(cfg, compiled.fn, compiled.groups, { target: 'intelfocl', source: 'digits_cnn.onnx', outputNames: imported.outputNames });
-  return encodeModel(emitted.model);
+  const calibration = splitSamples(modelNpy('digits_calib_x.npy'), DIGITS_SHAPE).slice(0, 32);
+  const compiled = compileOnnx(new URL('digits_cnn.onnx', MODELS).pathname, { config: cfg, target: 'intelfocl', calibration, cycles: 'skip' });
+  return encodeModel(compiled.model);
 }
 
 /** The first `n` held-out digits images and their labels. */
@@ -238,39 +237,24 @@ export const openclSuite: BenchSuite = {
         reference: { label: 'sim', value: (await simWall(long)) * 1e3, unit: 'ms' },
       });
 
-      // ResNet-18's layer1..layer4 convs (residual adds fused), lowered by compiler/lower, as one
-      // stream: the VTA part of an inference, until the compiler emits whole models. --quick takes
-      // two blocks (lowering the whole set takes seconds).
-      const rnLayers = resnet18Layers().filter((l) => !quick || l.name.startsWith('layer1.0') || l.name.startsWith('layer3.0'));
-      const rnName = quick ? 'resnet18 blocks layer1.0 + layer3.0' : 'resnet18 layer1-4 convs';
-      const resnet = loweredImage(cfg, rnLayers, 7);
-      const rnMacs = rnLayers.reduce((n, l) => n + layerMacs(l), 0);
-      const rnDrv = await IntelFoclDriver.open({ config: cfg, memBytes: resnet.memBytes });
-      const rnSim = await createSimDriver({ config: cfg, memBytes: resnet.memBytes });
-      try {
-        const timeOn = async (d: DeviceDriver) => {
-          await load(d, resnet);
-          let kernelNs = Infinity;
-          const wall = await timeBest(async () => {
-            const r = await d.run(resnet.insnAddr, resnet.insns.length, { timeoutMs: 600_000 });
-            kernelNs = Math.min(kernelNs, r.counters.kernel_ns ?? Infinity);
-          }, repeat);
-          return { wall, kernelNs };
-        };
-        const ocl = await timeOn(rnDrv);
-        const simT = await timeOn(rnSim);
-        rows.push({
-          suite: 'opencl',
-          name: `${rnName} (${resnet.insns.length} insns, ${formatNumber(rnMacs)} MACs): run() wall`,
-          value: ocl.wall * 1e3,
-          unit: 'ms',
-          reference: { label: 'sim (functional simulator)', value: simT.wall * 1e3, unit: 'ms' },
-          note: `kernel ${(ocl.kernelNs / 1e6).toFixed(1)} ms; lowered with compiler/lower (tune none)`,
-        });
-      } finally {
-        await rnDrv.close();
-        await rnSim.close();
+      // The whole compiled ResNet-18 (the QDQ model) through the runtime on both targets: one
+      // device run plus the CPU operators at its edges, per inference.
+      log('resnet18_int8_qdq: compiling');
+      const rn = compileResnet18('resnet18_int8_qdq', 'intelfocl');
+      const rnX = modelInput('resnet18_int8_qdq');
+      const rnOcl = await timeInference('intelfocl', rn, 'resnet18_int8_qdq', rnX, repeat);
+      const rnSim = await timeInference('sim', rn, 'resnet18_int8_qdq', rnX, repeat);
+      if (!sameBytes(rnOcl.output, rnSim.output)) {
+        throw new VtaError('VTA_BENCH', 'resnet18_int8_qdq: intelfocl and sim outputs differ');
       }
+      rows.push({
+        suite: 'opencl',
+        name: 'resnet18_int8_qdq inference through the runtime (whole compiled model)',
+        value: rnOcl.seconds,
+        unit: 's/image',
+        reference: { label: 'sim (functional simulator)', value: rnSim.seconds, unit: 's/image' },
+        note: `${rnOcl.profile.deviceRuns} device run(s), kernel ${((rnOcl.profile.counters.kernel_ns ?? 0) / 1e9).toFixed(2)} s; outputs identical`,
+      });
 
       // digits_cnn end to end through the runtime (CPU operators included), on both targets.
       const digits = compileDigitsCnn(cfg);

@@ -16,3 +16,5 @@ import { webgpuSuite } from './webgpu.ts';
 suites.push(webgpuSuite);
 import { chiselSuite } from './chisel.ts';
 suites.push(chiselSuite);
+import { runtimeSuite } from './runtime.ts';
+suites.push(runtimeSuite);

@@ -3,8 +3,10 @@
  * submission and GPU execution included) on a stream of full-tile GEMM instructions, with the
  * functional simulator timed on the same stream in the same run as the reference; outputs are
  * checked equal. Also instructions per second on a stream of small ALU instructions, where
- * dispatch overhead rather than arithmetic sets the pace. Without a WebGPU adapter the suite
- * reports no figures and says why.
+ * dispatch overhead rather than arithmetic sets the pace; and issue 10's figure, the whole
+ * compiled ResNet-18 (QDQ model) per inference through the runtime on webgpu beside `sim`, outputs
+ * checked identical (on a software adapter such as SwiftShader an inference takes about a
+ * minute, so --quick leaves it out there). Without a WebGPU adapter the suite reports no figures and says why.
  */
 import { encodeProgram, encodeUops } from '../isa/codec.ts';
 import { preset, type VtaConfig } from '../isa/config.ts';
@@ -15,6 +17,7 @@ import { FunctionalSimulator } from '../sim/fsim.ts';
 import { WebGpuDriver } from '../webgpu/driver.ts';
 import { WebGpuUnavailableError } from '../webgpu/errors.ts';
 import { timeBest, type BenchRow, type BenchSuite } from './harness.ts';
+import { compileResnet18, modelInput, sameBytes, timeInference } from './runtime.ts';
 
 /** Each GEMM computes a 16x16-block tile: out[M x N] += inp[M x K] . wgt[N x K] (4096 micro-ops). */
 const [M, K, N] = [16, 16, 16];
@@ -140,9 +143,35 @@ export const webgpuSuite: BenchSuite = {
           note: `dispatch-bound; ${d.adapter}`,
         },
       ];
+      rows.push(await resnet18(d.adapter, quick, log));
       return rows;
     } finally {
       await d.close();
     }
   },
 };
+
+/** The whole compiled ResNet-18 per inference on webgpu and on sim, same bytes, same input. */
+async function resnet18(adapter: string, quick: boolean, log: (msg: string) => void): Promise<BenchRow> {
+  const name = 'resnet18_int8_qdq inference through the runtime (whole compiled model)';
+  const software = /swiftshader|llvmpipe|software/i.test(adapter);
+  if (quick && software) {
+    return { suite: 'webgpu', name: `skipped: ${name}`, value: 0, unit: '-', note: `software adapter ${adapter}: about a minute per inference; run without --quick` };
+  }
+  log('resnet18_int8_qdq: compiling');
+  const model = compileResnet18('resnet18_int8_qdq', 'webgpu');
+  const x = modelInput('resnet18_int8_qdq');
+  const repeat = quick || software ? 1 : 3;
+  const gpu = await timeInference('webgpu', model, 'resnet18_int8_qdq', x, repeat);
+  log(`resnet18_int8_qdq on webgpu: ${gpu.seconds.toFixed(3)} s`);
+  const sim = await timeInference('sim', model, 'resnet18_int8_qdq', x, repeat);
+  if (!sameBytes(gpu.output, sim.output)) throw new VtaError('VTA_BENCH', 'resnet18_int8_qdq: webgpu and sim outputs differ');
+  return {
+    suite: 'webgpu',
+    name,
+    value: gpu.seconds,
+    unit: 's/image',
+    reference: { label: 'sim (TS functional simulator), same run', value: sim.seconds, unit: 's/image' },
+    note: `${(sim.seconds / gpu.seconds).toFixed(2)}x sim (target >= 10x) on ${adapter}; ${gpu.profile.deviceRuns} device run(s); CPU ops included; outputs identical`,
+  };
+}

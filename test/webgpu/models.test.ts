@@ -1,0 +1,75 @@
+/**
+ * Compiled models end to end on webgpu beside the `sim` target, the same compiled bytes loaded by
+ * the runtime on each; every output must be bit-identical between the targets. (That `sim` equals
+ * the CPU integer reference is test/e2e's.)
+ *
+ * - digits_cnn (float, calibrated on the shared calibration images): SwiftShader takes about 0.2 s
+ *   per image (sim a few ms), so the test takes a fixed subset, every 4th held-out image (100 of
+ *   397, every label among them; all 397 would add over a minute to the suite); the accuracy on
+ *   it, checked against the shipped labels, is identical.
+ * - resnet18_int8_qdq on its reference input: one inference takes about 55 s on SwiftShader on a
+ *   2-core machine (sim about 0.5 s), so the run may take up to 10 minutes before it is reported
+ *   as timed out, which a loaded CI machine needs. bench/webgpu.ts times it on a real GPU.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeModel } from '../../compiler/artifact/format.ts';
+import { compileOnnx } from '../../compiler/compile.ts';
+import type { Tensor } from '../../compiler/tensor/tensor.ts';
+import { preset } from '../../isa/config.ts';
+import { createRuntime } from '../../runtime/index.ts';
+import { compileResnet18, modelInput, sameBytes } from '../../bench/runtime.ts';
+import { argmax, digitsTest, models } from '../e2e/helpers.ts';
+import { requireWebGpu, webgpuAvailability } from './helpers.ts';
+
+const avail = await webgpuAvailability(preset('default'));
+/** Every STRIDE-th held-out digits image. */
+const STRIDE = 4;
+const LONG_MS = 600_000;
+
+async function outputsOn(target: 'sim' | 'webgpu', model: Uint8Array, name: string, images: readonly Tensor[]): Promise<Tensor[]> {
+  const rt = await createRuntime({ target, timeoutMs: LONG_MS });
+  try {
+    const m = await rt.load(model, name);
+    const input = m.inputs[0]!.name;
+    const outputs: Tensor[] = [];
+    for (const x of images) outputs.push(Object.values(await m.run({ [input]: x }))[0]!);
+    return outputs;
+  } finally {
+    await rt.close();
+  }
+}
+
+describe.runIf(avail.ok)(`compiled models on webgpu vs sim (${avail.detail})`, () => {
+  it(`digits_cnn: bit-identical outputs on every ${STRIDE}th test image, hence the same accuracy on them`, { timeout: LONG_MS }, async () => {
+    const all = digitsTest();
+    const images = all.x.filter((_, i) => i % STRIDE === 0);
+    const labels = all.y.filter((_, i) => i % STRIDE === 0);
+    expect(images.length).toBe(100);
+    const compiled = compileOnnx(path.join(models, 'digits_cnn.onnx'), { target: 'webgpu', calibration: path.join(models, 'digits_calib_x.npy'), cycles: 'skip' });
+    const model = encodeModel(compiled.model);
+    const sim = await outputsOn('sim', model, 'digits_cnn', images);
+    const webgpu = await outputsOn('webgpu', model, 'digits_cnn', images);
+    const differ = images.map((_, i) => i).filter((i) => !sameBytes(webgpu[i]!, sim[i]!));
+    expect(differ).toEqual([]);
+    const correct = (outs: Tensor[]) => outs.filter((o, i) => argmax(o) === labels[i]).length;
+    console.log(`digits_cnn: ${correct(webgpu)} of ${images.length} correct on webgpu, ${correct(sim)} on sim`);
+    expect(correct(webgpu)).toBe(correct(sim));
+    expect(correct(webgpu) / images.length).toBeGreaterThanOrEqual(0.97);
+  });
+
+  it('resnet18_int8_qdq: bit-identical output for its reference input', { timeout: 2 * LONG_MS }, async () => {
+    const model = compileResnet18('resnet18_int8_qdq', 'webgpu');
+    const x = modelInput('resnet18_int8_qdq');
+    const [sim] = await outputsOn('sim', model, 'resnet18_int8_qdq', [x]);
+    const [webgpu] = await outputsOn('webgpu', model, 'resnet18_int8_qdq', [x]);
+    expect(webgpu!.shape).toEqual(sim!.shape);
+    expect(sameBytes(webgpu!, sim!)).toBe(true);
+  });
+});
+
+describe.runIf(!avail.ok && requireWebGpu)('webgpu required', () => {
+  it('finds an adapter', () => {
+    throw new Error(`VTA_REQUIRE_WEBGPU=1 but no WebGPU adapter: ${avail.detail}`);
+  });
+});
