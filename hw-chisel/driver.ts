@@ -12,8 +12,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { VtaConfig } from '../isa/config.ts';
 import { decodeProgram, INSN_BYTES } from '../isa/codec.ts';
+import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../isa/device-errors.ts';
 import { ProgramError, VtaError } from '../isa/errors.ts';
 import { moduleOf, type Insn, type ModuleName } from '../isa/types.ts';
+import { checkStreamUops, MemorySnapshot, uopLoadRanges } from '../isa/uop-check.ts';
 import { validateProgram } from '../isa/validate.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
 
@@ -52,21 +54,6 @@ const STATUS_TIMEOUT = 1;
 export class TsimUnavailableError extends VtaError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('VTA_TSIM_UNAVAILABLE', message, options);
-  }
-}
-export class TsimTimeoutError extends VtaError {
-  constructor(readonly timeoutMs: number, message: string) {
-    super('VTA_TIMEOUT', message);
-  }
-}
-export class TsimRangeError extends VtaError {
-  constructor(message: string) {
-    super('VTA_DEVICE_RANGE', message);
-  }
-}
-export class TsimClosedError extends VtaError {
-  constructor(what: string) {
-    super('VTA_DEVICE_CLOSED', `${what}: the tsim device has been closed`);
   }
 }
 
@@ -117,7 +104,7 @@ export class TsimDriver implements DeviceDriver {
     const o = parseOptions(opts.targetOptions);
     // The core addresses DRAM with 32 bits.
     if (!Number.isSafeInteger(opts.memBytes) || opts.memBytes <= 0 || opts.memBytes > 2 ** 32) {
-      throw new TsimRangeError(`tsim: memBytes must be an integer in [1, 2^32], got ${opts.memBytes}`);
+      throw new DeviceRangeError('tsim', `memBytes must be an integer in [1, 2^32], got ${opts.memBytes}`);
     }
     const native = tsimModule();
     if (native.fingerprint !== opts.config.fingerprint || native.busBits !== opts.config.BUS_WIDTH) {
@@ -131,16 +118,14 @@ export class TsimDriver implements DeviceDriver {
 
   /** Runs `op` after every earlier operation (a run holds the core until it ends). */
   private serialize<T>(what: string, op: () => T | Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new TsimClosedError(what));
+    if (this.closed) return Promise.reject(new DeviceClosedError('tsim', what));
     const result = this.tail.then(() => op());
     this.tail = result.catch(() => undefined);
     return result;
   }
 
   private checkRange(what: string, offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.memBytes) {
-      throw new TsimRangeError(`${what}: bytes [${offset}, ${offset + length}) fall outside the ${this.memBytes}-byte device memory`);
-    }
+    checkDeviceRange('tsim', this.memBytes, what, offset, length);
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
@@ -162,17 +147,25 @@ export class TsimDriver implements DeviceDriver {
   run(insnOffset: number, count: number, opts: { timeoutMs: number }): Promise<RunResult> {
     const what = `run of ${count} instructions at ${insnOffset}`;
     return this.serialize(what, async () => {
-      if (insnOffset % INSN_BYTES !== 0) throw new TsimRangeError(`${what}: the instruction address must be ${INSN_BYTES}-byte aligned`);
+      if (insnOffset % INSN_BYTES !== 0) throw new DeviceRangeError('tsim', `${what}: the instruction address must be ${INSN_BYTES}-byte aligned`);
       if (!Number.isSafeInteger(count) || count <= 0 || count >= 2 ** 32) throw new ProgramError(-1, `${what}: the instruction count must be a positive 32-bit integer`);
       this.checkRange(what, insnOffset, count * INSN_BYTES);
       if (!(opts.timeoutMs > 0)) throw new VtaError('VTA_TIMEOUT_OPTION', `${what}: timeoutMs must be positive, got ${opts.timeoutMs}`);
       const bytes = new Uint8Array(count * INSN_BYTES);
       this.dev.read(insnOffset, bytes);
       const insns = decodeProgram(this.config, bytes);
-      validateProgram(this.config, insns, { memBytes: this.memBytes });
+      const order = validateProgram(this.config, insns, { memBytes: this.memBytes });
+      // The core wraps out-of-range SRAM indices; catch them on the host from the micro-ops it will load.
+      const uopRanges = uopLoadRanges(insns);
+      const uopData = uopRanges.map(([start, end]) => {
+        const data = new Uint8Array(end - start);
+        this.dev.read(start, data);
+        return data;
+      });
+      checkStreamUops(this.config, insns, order, new MemorySnapshot(uopRanges, uopData));
       const r = await this.dev.run(insnOffset, count, opts.timeoutMs);
       if (r.status === STATUS_TIMEOUT) {
-        throw new TsimTimeoutError(opts.timeoutMs, `${what} did not finish within ${opts.timeoutMs} ms; the core was reset`);
+        throw new RunTimeoutError('tsim', opts.timeoutMs, `${what} did not finish within ${opts.timeoutMs} ms; the core was reset`);
       }
       if (r.status !== STATUS_OK) throw new VtaError('VTA_DEVICE', `tsim: ${what}: the simulator returned status ${r.status}`);
       return { counters: profilerCounters(this.config, r), insnCycles: insnCycles(insns, r.retired) };
@@ -180,7 +173,7 @@ export class TsimDriver implements DeviceDriver {
   }
 
   close(): Promise<void> {
-    if (this.closed) return Promise.reject(new TsimClosedError('close'));
+    if (this.closed) return Promise.reject(new DeviceClosedError('tsim', 'close'));
     const done = this.tail.then(() => this.dev.close());
     this.closed = true;
     return done;

@@ -11,7 +11,8 @@ import { ProgramError, VtaError } from '../../isa/errors.ts';
 import { NO_DEPS, type Insn, type Uop } from '../../isa/types.ts';
 import { runImage } from '../../sim/fsim.ts';
 import { buildTsim } from '../../hw-chisel/build.ts';
-import { TsimDriver, TsimTimeoutError } from '../../hw-chisel/driver.ts';
+import { TsimDriver } from '../../hw-chisel/driver.ts';
+import { RunTimeoutError } from '../../isa/device-errors.ts';
 import { ProgramBuilder, rng } from '../programs/builder.ts';
 import { testPrograms, type TestProgram } from '../programs/index.ts';
 
@@ -186,10 +187,13 @@ describe('tsim (Chisel core in Verilator)', () => {
 
   it('times out a long run with a typed error, resets the core and runs the next program', async () => {
     const loop = { reset_reg: 0 as const, uop_bgn: 0, uop_end: 1, iter_out: 16383, iter_in: 16383, dst_factor_out: 0, dst_factor_in: 0, src_factor_out: 0, src_factor_in: 0, wgt_factor_out: 0, wgt_factor_in: 0 };
-    const prog: Insn[] = [{ ...NO_DEPS, opcode: 'GEMM', ...loop }, { ...NO_DEPS, opcode: 'FINISH' }];
+    // One zero micro-op at byte 4096, loaded by the stream itself (a run may not rely on earlier uop SRAM).
+    const uopLoad: Insn = { ...NO_DEPS, opcode: 'LOAD', memory_type: 'UOP', sram_base: 0, dram_base: 4096 / 4, y_size: 1, x_size: 1, x_stride: 1, y_pad_0: 0, y_pad_1: 0, x_pad_0: 0, x_pad_1: 0 };
+    const prog: Insn[] = [uopLoad, { ...NO_DEPS, opcode: 'GEMM', ...loop }, { ...NO_DEPS, opcode: 'FINISH' }];
+    await drv.write(4096, new Uint8Array(4));
     await drv.write(0, encodeProgram(cfg, prog));
-    const err = await drv.run(0, 2, { timeoutMs: 200 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(TsimTimeoutError);
+    const err = await drv.run(0, prog.length, { timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunTimeoutError);
     expect((err as VtaError).code).toBe('VTA_TIMEOUT');
     await expectSameAsFsim(drv, own[1]!);
   });
