@@ -11,7 +11,8 @@
  * queue, each runs to completion alone, and a failed call does not stop the ones behind it.
  */
 import { pino, type Logger } from 'pino';
-import { readModelFile, decodeModel } from '../compiler/artifact/format.ts';
+import { readModelFile, decodeModel, type ValueInfo } from '../compiler/artifact/format.ts';
+import { dtypeFromProto } from '../compiler/artifact/values.ts';
 import { loadConfig, type VtaConfig } from '../isa/config.ts';
 import type { Tensor } from '../compiler/tensor/tensor.ts';
 import type { DeviceDriver, TargetName } from './driver.ts';
@@ -74,8 +75,9 @@ export class Model {
   }
 }
 
-function describe(v: { name: string; shape: readonly bigint[]; dtype: number; scale: number; zeroPoint: number }) {
-  return { name: v.name, shape: v.shape.map(Number), dtype: v.dtype, scale: v.scale, zeroPoint: v.zeroPoint };
+/** A model input or output as users see it: dtype by name, shape as numbers. */
+function describe(v: ValueInfo) {
+  return { name: v.name, shape: v.shape.map(Number), dtype: dtypeFromProto(v.dtype, v.name), scale: v.scale, zeroPoint: v.zeroPoint };
 }
 
 export class Runtime {

@@ -15,7 +15,6 @@ import { runCli } from '../../isa/cli/common.ts';
 import { makeConfig, loadConfig } from '../../isa/config.ts';
 import { VtaError } from '../../isa/errors.ts';
 import { readModelFile } from '../../compiler/artifact/format.ts';
-import { dtypeFromProto } from '../../compiler/artifact/values.ts';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { formatType, type TensorType } from '../../compiler/ir/graph.ts';
 import { importOnnxFile } from '../../compiler/onnx/import.ts';
@@ -102,7 +101,7 @@ async function vtaRunner(file: string, target: string, config: string | undefine
   const rt = await createRuntime({ target: target as (typeof TARGETS)[number], config: cfg, logger: log });
   try {
     const model = await rt.load(file);
-    const params = model.inputs.map((i) => ({ name: i.name, type: { shape: i.shape, dtype: dtypeFromProto(i.dtype, i.name) } }));
+    const params = model.inputs.map((i) => ({ name: i.name, type: { shape: i.shape, dtype: i.dtype } }));
     return {
       params,
       outputNames: model.outputs.map((o) => o.name),
