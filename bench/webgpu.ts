@@ -17,52 +17,8 @@ import { FunctionalSimulator } from '../sim/fsim.ts';
 import { WebGpuDriver } from '../webgpu/driver.ts';
 import { WebGpuUnavailableError } from '../webgpu/errors.ts';
 import { timeBest, type BenchRow, type BenchSuite } from './harness.ts';
+import { K, M, N, program, type Program } from './programs.ts';
 import { compileResnet18, modelInput, sameBytes, timeInference } from './runtime.ts';
-
-/** Each GEMM computes a 16x16-block tile: out[M x N] += inp[M x K] . wgt[N x K] (4096 micro-ops). */
-const [M, K, N] = [16, 16, 16];
-
-export interface Program {
-  memory: Uint8Array;
-  insns: Insn[];
-  insnAddr: number;
-  outAddr: number;
-  outBytes: number;
-}
-
-/** Loads once, then `count` GEMMs (or ALU ops over one acc element) on the same tile, a STORE, FINISH. */
-export function program(cfg: VtaConfig, body: 'gemm' | 'alu', count: number): Program {
-  const eb = { inp: cfg.INP_ELEM_BYTES, wgt: cfg.WGT_ELEM_BYTES };
-  const inpAddr = 4096;
-  const wgtAddr = inpAddr + M * K * eb.inp;
-  const outAddr = wgtAddr + N * K * eb.wgt;
-  const outBytes = M * N * cfg.OUT_ELEM_BYTES;
-  const insnAddr = outAddr + outBytes;
-  const mem = (opcode: 'LOAD' | 'STORE', memory_type: 'UOP' | 'INP' | 'WGT' | 'OUT', dram_base: number, y_size: number, x_size: number): Insn => ({
-    ...NO_DEPS, opcode, memory_type, sram_base: 0, dram_base, y_size, x_size, x_stride: x_size, y_pad_0: 0, y_pad_1: 0, x_pad_0: 0, x_pad_1: 0,
-  });
-  const loops = { reset_reg: 0 as const, uop_bgn: 0, uop_end: K, iter_out: M, iter_in: N, dst_factor_out: N, dst_factor_in: 1, src_factor_out: K, src_factor_in: 0 };
-  const op: Insn =
-    body === 'gemm'
-      ? { ...NO_DEPS, opcode: 'GEMM', ...loops, wgt_factor_out: 0, wgt_factor_in: K }
-      : { ...NO_DEPS, opcode: 'ALU', ...loops, uop_end: 1, iter_out: 1, iter_in: 1, alu_opcode: 'ADD', use_imm: 1, imm: 3 };
-  const insns: Insn[] = [
-    mem('LOAD', 'UOP', 0, 1, K),
-    mem('LOAD', 'INP', inpAddr / eb.inp, M, K),
-    { ...mem('LOAD', 'WGT', wgtAddr / eb.wgt, N, K), push_next_dep: 1 },
-    { ...NO_DEPS, opcode: 'GEMM', ...loops, reset_reg: 1, uop_end: 1, wgt_factor_out: 0, wgt_factor_in: 0, pop_prev_dep: 1 },
-    ...Array.from({ length: count }, () => op),
-    { ...mem('STORE', 'OUT', outAddr / cfg.OUT_ELEM_BYTES, M, N), pop_prev_dep: 1, push_prev_dep: 1 },
-    { ...NO_DEPS, opcode: 'FINISH', pop_next_dep: 1 },
-  ];
-  insns[insns.length - 3] = { ...insns[insns.length - 3]!, push_next_dep: 1 };
-  const memory = new Uint8Array(insnAddr + insns.length * 16);
-  memory.set(encodeUops(cfg, Array.from({ length: K }, (_, k) => ({ dst_idx: 0, src_idx: k, wgt_idx: k }))), 0);
-  let seed = 1;
-  for (let i = inpAddr; i < outAddr; i++) memory[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
-  memory.set(encodeProgram(cfg, insns), insnAddr);
-  return { memory, insns, insnAddr, outAddr, outBytes };
-}
 
 interface Timed {
   /** Seconds of the best run. */
@@ -104,7 +60,7 @@ export const webgpuSuite: BenchSuite = {
     const gemms = quick ? 10 : 100;
     const alus = quick ? 200 : 2000;
     const gemm = program(cfg, 'gemm', gemms);
-    const alu = program(cfg, 'alu', alus);
+    const alu = program(cfg, 'alu-imm', alus);
     let d: WebGpuDriver;
     try {
       d = await WebGpuDriver.open({ config: cfg, memBytes: Math.max(gemm.memory.length, alu.memory.length) });
