@@ -10,32 +10,23 @@
  * still compares equal, both sides run it behind a prefix that zeroes every SRAM buffer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeConfig, preset, type MemoryTypeName, type VtaConfig } from '../../isa/config.ts';
+import { makeConfig, preset, type VtaConfig } from '../../isa/config.ts';
 import { encodeProgram } from '../../isa/codec.ts';
 import type { ProgramImage } from '../../isa/image.ts';
-import { NO_DEPS, type Insn, type MemInsn } from '../../isa/types.ts';
+import { NO_DEPS, type Insn } from '../../isa/types.ts';
 import { runImage as simRun } from '../../sim/fsim.ts';
 import { IntelFoclDriver } from '../../hw-opencl/driver.ts';
-import { testPrograms } from '../programs/index.ts';
+import { sramZeroBytes, sramZeroLoads, testPrograms } from '../programs/index.ts';
 import { ensureAddon } from './util.ts';
 
 /** The image with SRAM-zeroing loads in front: a zero region and the stream go after its data. */
 function withClearedSram(cfg: VtaConfig, image: ProgramImage): ProgramImage {
-  const zeroBytes = Math.max(cfg.UOP_DEPTH * 4, cfg.INP_DEPTH * cfg.INP_ELEM_BYTES, cfg.WGT_DEPTH * cfg.WGT_ELEM_BYTES, cfg.ACC_DEPTH * cfg.ACC_ELEM_BYTES);
+  const zeroBytes = sramZeroBytes(cfg);
   const zeroAt = Math.ceil(image.memBytes / 256) * 256;
-  const load = (memory_type: MemoryTypeName, depth: number, elem: number, push = 0 as 0 | 1): MemInsn => ({
-    ...NO_DEPS,
-    push_next_dep: push,
-    opcode: 'LOAD', memory_type, sram_base: 0, dram_base: zeroAt / elem, y_size: 1, x_size: depth, x_stride: depth,
-    y_pad_0: 0, y_pad_1: 0, x_pad_0: 0, x_pad_1: 0,
-  });
   const prefix: Insn[] = [
-    load('UOP', cfg.UOP_DEPTH, 4),
-    load('ACC', cfg.ACC_DEPTH, cfg.ACC_ELEM_BYTES),
-    load('INP', cfg.INP_DEPTH, cfg.INP_ELEM_BYTES),
-    load('WGT', cfg.WGT_DEPTH, cfg.WGT_ELEM_BYTES, 1),
+    ...sramZeroLoads(cfg, zeroAt),
     // a compute no-op takes the load module's token, so FINISH is ordered after the prefix
-    { ...load('UOP', 0, 4), x_size: 0, x_stride: 0, y_size: 0, pop_prev_dep: 1 },
+    { ...NO_DEPS, opcode: 'LOAD', memory_type: 'UOP', sram_base: 0, dram_base: 0, y_size: 0, x_size: 0, x_stride: 0, y_pad_0: 0, y_pad_1: 0, x_pad_0: 0, x_pad_1: 0, pop_prev_dep: 1 },
   ];
   const insnAddr = zeroAt + zeroBytes;
   const insns = [...prefix, ...image.insns];

@@ -8,7 +8,7 @@
  * allow gives the same outputs.
  */
 import { readFileSync } from 'node:fs';
-import { assemble, configJson, makeConfig, preset, type AluOpName, type ProgramImage, type Segment, type Uop, type VtaConfig } from '../../isa/index.ts';
+import { assemble, configJson, makeConfig, NO_DEPS, preset, type AluOpName, type Insn, type MemoryTypeName, type ProgramImage, type Segment, type Uop, type VtaConfig } from '../../isa/index.ts';
 import { ProgramBuilder, rng } from './builder.ts';
 
 export interface TestProgram {
@@ -402,4 +402,28 @@ export function configVariant(name: string, LOG_BATCH: number, LOG_BLOCK: number
     LOG_WGT_BUFF_SIZE: 18 - 2 * d,
     LOG_ACC_BUFF_SIZE: 17 - d + LOG_BATCH,
   });
+}
+
+/** Bytes of the zero region `sramZeroLoads` reads: enough for the largest SRAM. */
+export function sramZeroBytes(cfg: VtaConfig): number {
+  return Math.max(cfg.UOP_DEPTH * 4, cfg.INP_DEPTH * cfg.INP_ELEM_BYTES, cfg.WGT_DEPTH * cfg.WGT_ELEM_BYTES, cfg.ACC_DEPTH * cfg.ACC_ELEM_BYTES);
+}
+
+/**
+ * Loads that zero every SRAM from a zero region at byte `at` (256-aligned), for backends whose SRAM
+ * outlives a run: the last one pushes a load->compute token the caller's stream must pop.
+ */
+export function sramZeroLoads(cfg: VtaConfig, at: number): Insn[] {
+  const load = (memory_type: MemoryTypeName, depth: number, elem: number, push: 0 | 1 = 0): Insn => ({
+    ...NO_DEPS,
+    push_next_dep: push,
+    opcode: 'LOAD', memory_type, sram_base: 0, dram_base: at / elem, y_size: 1, x_size: depth, x_stride: depth,
+    y_pad_0: 0, y_pad_1: 0, x_pad_0: 0, x_pad_1: 0,
+  });
+  return [
+    load('UOP', cfg.UOP_DEPTH, 4),
+    load('ACC', cfg.ACC_DEPTH, cfg.ACC_ELEM_BYTES),
+    load('INP', cfg.INP_DEPTH, cfg.INP_ELEM_BYTES),
+    load('WGT', cfg.WGT_DEPTH, cfg.WGT_ELEM_BYTES, 1),
+  ];
 }

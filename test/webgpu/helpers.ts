@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import type { VtaConfig } from '../../isa/config.ts';
 import { encodeProgram } from '../../isa/codec.ts';
 import type { ProgramImage } from '../../isa/image.ts';
-import { NO_DEPS, type Insn, type MemInsn, type MemoryTypeName } from '../../isa/index.ts';
+import { NO_DEPS, type Insn } from '../../isa/index.ts';
+import { sramZeroBytes, sramZeroLoads } from '../programs/index.ts';
 import { WebGpuUnavailableError } from '../../webgpu/errors.ts';
 import { SWIFTSHADER_ICD } from '../../webgpu/gpu.ts';
 import { WebGpuDriver } from '../../webgpu/driver.ts';
@@ -71,7 +72,7 @@ export function initialMemory(cfg: VtaConfig, image: ProgramImage): Uint8Array {
 
 /** Device memory a driver needs for `clearSram`'s zero region and stream, after `memBytes`. */
 export function clearSramBytes(cfg: VtaConfig): number {
-  return 256 + Math.max(cfg.UOP_DEPTH * 4, cfg.INP_DEPTH * cfg.INP_ELEM_BYTES, cfg.WGT_DEPTH * cfg.WGT_ELEM_BYTES, cfg.ACC_DEPTH * cfg.ACC_ELEM_BYTES) + 5 * 16;
+  return 256 + sramZeroBytes(cfg) + 5 * 16;
 }
 
 /**
@@ -81,17 +82,8 @@ export function clearSramBytes(cfg: VtaConfig): number {
  */
 export async function clearSram(driver: WebGpuDriver, cfg: VtaConfig, at: number): Promise<void> {
   const zeroBytes = clearSramBytes(cfg) - 5 * 16;
-  const load = (memory_type: MemoryTypeName, depth: number, elem: number, push: 0 | 1 = 0): MemInsn => ({
-    ...NO_DEPS,
-    push_next_dep: push,
-    opcode: 'LOAD', memory_type, sram_base: 0, dram_base: at / elem, y_size: 1, x_size: depth, x_stride: depth,
-    y_pad_0: 0, y_pad_1: 0, x_pad_0: 0, x_pad_1: 0,
-  });
   const insns: Insn[] = [
-    load('UOP', cfg.UOP_DEPTH, 4),
-    load('ACC', cfg.ACC_DEPTH, cfg.ACC_ELEM_BYTES),
-    load('INP', cfg.INP_DEPTH, cfg.INP_ELEM_BYTES),
-    load('WGT', cfg.WGT_DEPTH, cfg.WGT_ELEM_BYTES, 1),
+    ...sramZeroLoads(cfg, at),
     { ...NO_DEPS, opcode: 'FINISH', pop_prev_dep: 1 },
   ];
   await driver.write(at, new Uint8Array(zeroBytes));
