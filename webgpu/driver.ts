@@ -22,9 +22,10 @@ import { dramRange, validateProgram } from '../isa/validate.ts';
 import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../isa/device-errors.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
 import { WebGpuError } from './errors.ts';
-import { Executor, type SubmitStats } from './executor.ts';
+import { Executor, type Prepared, type SubmitStats } from './executor.ts';
 import { openGpu, type Gpu } from './gpu.ts';
 import { Planner, type PlannedInsn } from './plan.ts';
+import { Scheduler, sramGeometry } from './schedule.ts';
 import { StaleRanges } from './shadow.ts';
 
 const log = pino({ name: 'webgpu', level: process.env.LOG_LEVEL ?? 'warn' });
@@ -32,30 +33,31 @@ const log = pino({ name: 'webgpu', level: process.env.LOG_LEVEL ?? 'warn' });
 /** `targetOptions` of the webgpu target. */
 export interface WebGpuOptions {
   /**
-   * Instructions with less work than this (threads x iterations per thread) run inside a shared
-   * single-workgroup dispatch; larger ones get their own. 0 gives every instruction its own.
-   * Default: 2048 on a GPU; 0 on a software adapter (SwiftShader), whose barriers between the
-   * invocations of a workgroup cost more than a dispatch.
+   * Copies of each SRAM the GPU holds (schedule.ts): more let more tiles run side by side. 1 runs
+   * every write in place. Default 64; fewer where one SRAM times the copies would pass 128 MiB.
    */
-  wideWork?: number;
+  sramCopies?: number;
   /** Flags for Dawn's `create`, e.g. `["backend=vulkan"]`. */
   dawnFlags?: string[];
   powerPreference?: GPUPowerPreference;
 }
 
-/** Measured on an H100 with lowered ResNet-18 conv layers: 2048 beat 0 and 16384 on most. */
-const DEFAULT_WIDE_WORK = 2048;
+const DEFAULT_SRAM_COPIES = 64;
+/** The storage binding size every WebGPU adapter supports. */
+const MAX_SRAM_BYTES = 128 << 20;
 
 function parseOptions(raw: Record<string, unknown> | undefined): WebGpuOptions {
   const o = raw ?? {};
-  const known = ['wideWork', 'dawnFlags', 'powerPreference'];
+  const known = ['sramCopies', 'dawnFlags', 'powerPreference'];
   const bad = (k: string, what: string): never => {
     throw new VtaError('VTA_TARGET_OPTION', `webgpu: target option ${k} must be ${what}, got ${JSON.stringify(o[k])}`);
   };
   for (const k of Object.keys(o)) {
     if (!known.includes(k)) throw new VtaError('VTA_TARGET_OPTION', `webgpu: unknown target option "${k}" (known: ${known.join(', ')})`);
   }
-  if (o.wideWork !== undefined && (typeof o.wideWork !== 'number' || !(o.wideWork >= 0))) bad('wideWork', 'a non-negative number');
+  if (o.sramCopies !== undefined && (!Number.isInteger(o.sramCopies) || !((o.sramCopies as number) >= 1 && (o.sramCopies as number) <= 4096))) {
+    bad('sramCopies', 'an integer from 1 to 4096');
+  }
   if (o.dawnFlags !== undefined && (!Array.isArray(o.dawnFlags) || !o.dawnFlags.every((f) => typeof f === 'string'))) bad('dawnFlags', 'an array of strings');
   if (o.powerPreference !== undefined && o.powerPreference !== 'low-power' && o.powerPreference !== 'high-performance') {
     bad('powerPreference', '"low-power" or "high-performance"');
@@ -74,6 +76,7 @@ export interface WebGpuRunStats extends SubmitStats {
 }
 
 const align4 = (n: number) => Math.ceil(n / 4) * 4;
+const noStats = (): SubmitStats => ({ dispatches: 0, submissions: 0, levels: 0, fused: 0, copies: 0 });
 
 /**
  * A planned run, kept so that running the same stream again (the next inference of a model)
@@ -88,7 +91,7 @@ interface CachedRun {
   uopsUsed: Int32Array;
   uopsUsedValues: Uint32Array;
   uopSources: { start: number; bytes: Uint8Array }[];
-  planned: PlannedInsn[];
+  prepared: Prepared;
   counters: Counters;
   /** uop SRAM entries the run loads, and their values at its end. */
   uopsLoaded: Int32Array;
@@ -113,6 +116,7 @@ export class WebGpuDriver implements DeviceDriver {
   /** The uop SRAM after every submitted instruction (it lives on the host only; see shaders.ts). */
   private uops: Uint32Array;
   private readonly planner: Planner;
+  private readonly scheduler: Scheduler;
   private runs: CachedRun[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   /** Settles when the GPU has finished all submitted work (a timed-out run's included). */
@@ -127,12 +131,15 @@ export class WebGpuDriver implements DeviceDriver {
     private readonly dram: GPUBuffer,
     private readonly sram: GPUBuffer[],
     private readonly executor: Executor,
+    /** Copies of each SRAM on the GPU. */
+    readonly sramCopies: number,
   ) {
     this.adapter = gpu.description;
     this.shadow = new Uint8Array(dram.size);
     this.shadowWords = new Uint32Array(this.shadow.buffer);
     this.uops = new Uint32Array(config.UOP_DEPTH);
     this.planner = new Planner(config);
+    this.scheduler = new Scheduler(config, sramCopies);
     void gpu.device.lost.then((info) => {
       if (!this.closed) {
         this.lost = info.message || info.reason;
@@ -148,15 +155,13 @@ export class WebGpuDriver implements DeviceDriver {
     if (!Number.isSafeInteger(opts.memBytes) || opts.memBytes <= 0 || opts.memBytes > 2 ** 32 - 4) {
       throw new DeviceRangeError('webgpu', `memBytes must be a positive integer below 4 GiB, got ${opts.memBytes}`);
     }
-    const lanes = cfg.BATCH * cfg.BLOCK_OUT;
-    const sizes = {
-      inp: align4(cfg.INP_DEPTH * cfg.INP_ELEM_BYTES),
-      wgt: align4(cfg.WGT_DEPTH * cfg.WGT_ELEM_BYTES),
-      acc: cfg.ACC_DEPTH * lanes * 4,
-    };
+    const geometry = sramGeometry(cfg);
+    const largest = Math.max(...geometry.map((g) => g.stride * 4));
+    const copies = Math.max(1, Math.min(o.sramCopies ?? DEFAULT_SRAM_COPIES, Math.floor(MAX_SRAM_BYTES / largest)));
+    const [inpBytes, wgtBytes, accBytes] = geometry.map((g) => g.stride * 4 * copies) as [number, number, number];
     const dramBytes = align4(opts.memBytes);
     const gpu = await openGpu({
-      maxBindingBytes: Math.max(dramBytes, ...Object.values(sizes)),
+      maxBindingBytes: Math.max(dramBytes, inpBytes, wgtBytes, accBytes),
       dawnFlags: o.dawnFlags,
       powerPreference: o.powerPreference,
     });
@@ -166,13 +171,13 @@ export class WebGpuDriver implements DeviceDriver {
       device.pushErrorScope('out-of-memory');
       const buf = (label: string, size: number) => device.createBuffer({ label, size, usage: usage.STORAGE | usage.COPY_SRC | usage.COPY_DST });
       const dram = buf('vta dram', dramBytes);
-      const sram = [buf('vta inp', sizes.inp), buf('vta wgt', sizes.wgt), buf('vta acc', sizes.acc)];
+      const sram = [buf('vta inp', inpBytes), buf('vta wgt', wgtBytes), buf('vta acc', accBytes)];
       const oom = await device.popErrorScope();
       if (oom) throw new WebGpuError(`allocating ${dramBytes} bytes of device memory failed: ${oom.message}`);
       const [inp, wgt, acc] = sram as [GPUBuffer, GPUBuffer, GPUBuffer];
-      const executor = await Executor.create(gpu, cfg, { dram, inp, wgt, acc }, o.wideWork ?? (gpu.software ? 0 : DEFAULT_WIDE_WORK));
-      log.info({ adapter: gpu.description, packedDot: gpu.packedDot, software: gpu.software }, 'webgpu device ready');
-      return new WebGpuDriver(cfg, opts.memBytes, gpu, dram, sram, executor);
+      const executor = await Executor.create(gpu, cfg, { dram, inp, wgt, acc });
+      log.info({ adapter: gpu.description, packedDot: gpu.packedDot, software: gpu.software, copies }, 'webgpu device ready');
+      return new WebGpuDriver(cfg, opts.memBytes, gpu, dram, sram, executor, copies);
     } catch (e) {
       device.destroy();
       throw e;
@@ -278,11 +283,11 @@ export class WebGpuDriver implements DeviceDriver {
         r.uopSources.every((u) => !this.stale.within(u.start, u.start + u.bytes.length) && sameBytes(u.bytes, this.shadow.subarray(u.start, u.start + u.bytes.length))),
     );
     if (hit) {
-      const stats: SubmitStats = { dispatches: 0, submissions: 0, merged: 0 };
+      const stats = noStats();
       for (const [a, b] of hit.stores) this.stale.add(a, b);
       hit.uopsLoaded.forEach((k, i) => (this.uops[k] = hit.uopsLoadedValues[i]!));
       const scopes = this.pushScopes();
-      this.executor.submit(hit.planned, stats);
+      this.executor.run(hit.prepared, stats);
       this.lastRun = { ...stats, planMs: performance.now() - t0, cached: true, totalMs: 0 };
       await this.finish(what, t0, timeoutMs, scopes());
       return { counters: { ...hit.counters } };
@@ -292,24 +297,31 @@ export class WebGpuDriver implements DeviceDriver {
     const usedValue = new Uint32Array(cfg.UOP_DEPTH);
     const uopSources: CachedRun['uopSources'] = [];
     const stores: CachedRun['stores'] = [];
-    const all: PlannedInsn[] = [];
+    const scheduler = this.scheduler;
     const base = insnOffset / 4;
     const insns = Array.from({ length: count }, (_, i) => decodeInsnWords(cfg, this.shadowWords, base + 4 * i, i));
     const order = validateProgram(cfg, insns, { memBytes: this.memBytes });
 
     const counters = zeroCounters();
-    const stats: SubmitStats = { dispatches: 0, submissions: 0, merged: 0 };
+    const stats = noStats();
     // The uop SRAM as it will be when each instruction runs; committed as work is submitted.
     const uops = this.uops.slice();
-    let planned: PlannedInsn[] = [];
+    let pending = false;
     let submitted = false;
-    const submit = () => {
-      if (planned.length > 0) {
-        this.executor.submit(planned, stats);
+    /** Runs what is scheduled; the prepared schedule is released once the run ends unless `keep`. */
+    const oneOff: Prepared[] = [];
+    const submit = (keep = false): Prepared | null => {
+      const schedule = scheduler.finish();
+      let prepared: Prepared | null = null;
+      if (pending) {
+        prepared = this.executor.prepare(schedule);
+        if (!keep) oneOff.push(prepared);
+        this.executor.run(prepared, stats);
         submitted = true;
       }
-      planned = [];
+      pending = false;
       this.uops = uops.slice();
+      return prepared;
     };
     const scopes = this.pushScopes();
     let errors: Promise<(GPUError | null)[]> | null = null;
@@ -356,8 +368,8 @@ export class WebGpuDriver implements DeviceDriver {
             break;
         }
         if (p) {
-          planned.push(p);
-          all.push(p);
+          scheduler.add(p);
+          pending = true;
         }
       }
       const planMs = performance.now() - t0;
@@ -365,7 +377,9 @@ export class WebGpuDriver implements DeviceDriver {
         throw new RunTimeoutError('webgpu', timeoutMs, `${what} did not finish within ${timeoutMs} ms: planning it on the host took ${planMs.toFixed(0)} ms${submitted ? ' (part of it was submitted and still runs)' : ''}`);
       }
       // A run that had to stop for micro-ops a STORE wrote is not kept: its plan read the GPU.
-      if (!submitted) {
+      const keep = !submitted;
+      const prepared = submit(keep);
+      if (keep && prepared) {
         const used = Int32Array.from(uopState.keys()).filter((k) => uopState[k] === 2);
         const loaded = Int32Array.from(uopState.keys()).filter((k) => uopState[k] === 1);
         this.runs.unshift({
@@ -374,20 +388,27 @@ export class WebGpuDriver implements DeviceDriver {
           uopsUsed: used,
           uopsUsedValues: Uint32Array.from(used, (k) => usedValue[k]!),
           uopSources,
-          planned: all,
+          prepared,
           counters: { ...counters },
           uopsLoaded: loaded,
           uopsLoadedValues: Uint32Array.from(loaded, (k) => uops[k]!),
           stores,
         });
-        if (this.runs.length > RUN_CACHE_SIZE) this.runs.pop();
+        if (this.runs.length > RUN_CACHE_SIZE) this.executor.release(this.runs.pop()!.prepared);
       }
-      submit();
       this.lastRun = { ...stats, planMs, cached: false, totalMs: 0 };
+    } catch (e) {
+      scheduler.reset();
+      for (const p of oneOff) this.executor.release(p);
+      throw e;
     } finally {
       errors = scopes();
     }
-    await this.finish(what, t0, timeoutMs, errors);
+    try {
+      await this.finish(what, t0, timeoutMs, errors);
+    } finally {
+      for (const p of oneOff) this.executor.release(p);
+    }
     log.debug({ ...this.lastRun, counters }, 'run done');
     return { counters: { ...counters } };
   }
@@ -436,7 +457,7 @@ export class WebGpuDriver implements DeviceDriver {
     if (this.closed) return Promise.reject(new DeviceClosedError('webgpu', 'close'));
     this.closed = true;
     return this.tail.then(() => this.gpuIdle).then(() => {
-      this.executor.destroy();
+      for (const r of this.runs) this.executor.release(r.prepared);
       this.dram.destroy();
       for (const b of this.sram) b.destroy();
       this.gpu.device.destroy();

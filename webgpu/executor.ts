@@ -1,22 +1,20 @@
 /**
- * Turns planned instructions into dispatches and submissions. Consecutive instructions that are
- * independent (none writes what another reads or writes) share one `multi` dispatch; otherwise an
- * instruction with much work gets a wide dispatch of its own, and runs of small ones share one
- * `seq` dispatch (one workgroup that runs them in order with barriers between them). Records go to one storage buffer bound with a
- * dynamic offset, so a whole stream is encoded into few command buffers: one per chunk of
- * records, each preceded by the queue write that fills the buffer (queue order keeps a chunk's
- * write after the previous chunk's dispatches).
+ * Turns a schedule (schedule.ts) into GPU work. `prepare` writes the schedule's records and
+ * micro-op words into buffers of its own, once: a level is one dispatch of the `run` entry point
+ * (more where its records do not fit one window), and each dispatch reads its window of records
+ * through a dynamic offset. `run` then only encodes the dispatches into one command buffer and
+ * submits it, so running a kept schedule again (the next inference) costs a few microseconds of
+ * host time per level.
  */
 import type { VtaConfig } from '../isa/config.ts';
 import { WebGpuError } from './errors.ts';
 import type { Gpu } from './gpu.ts';
-import type { Access, PlannedInsn } from './plan.ts';
-import { F, KINDS, MULTI_MAX, REC_BYTES, REC_WORDS, SEQ_MAX, SEQ_WG, shaderSource, WIDE_WG, type Kind } from './shaders.ts';
+import type { Schedule, Unit } from './schedule.ts';
+import { F, headerWords, KIND_CODE, KINDS, REC_WORDS, shaderSource, WG, WINDOW_RECS } from './shaders.ts';
 
-/** Bytes of records one submission carries. */
-const CHUNK_BYTES = 1 << 21;
-/** The binding's window: what one `seq` dispatch may read. */
-const WINDOW_BYTES = (SEQ_MAX + 1) * REC_BYTES;
+const WINDOW_BYTES = WINDOW_RECS * REC_WORDS * 4;
+/** A part of a prepared schedule gets no more record or micro-op bytes than this (so bindings stay small). */
+const PART_BYTES = 1 << 24;
 
 export interface SramBuffers {
   dram: GPUBuffer;
@@ -28,73 +26,43 @@ export interface SramBuffers {
 export interface SubmitStats {
   dispatches: number;
   submissions: number;
-  /** Instructions that ran in `multi` dispatches, side by side with others. */
-  merged: number;
+  /** Levels of the schedules run. */
+  levels: number;
+  /** GEMM/ALU instructions fused into a unit started by an earlier one. */
+  fused: number;
+  /** `copy` units (gathering SRAM elements into one copy). */
+  copies: number;
+}
+
+/** A schedule whose records and micro-ops are on the GPU. */
+export interface Prepared {
+  parts: { recs: GPUBuffer; uops: GPUBuffer; bind: GPUBindGroup }[];
+  /** Per dispatch: part, byte offset of its window, workgroups x and y . */
+  dispatches: Uint32Array;
+  /** Per dispatch: its pipeline. */
+  pipelines: GPUComputePipeline[];
+  levels: number;
+  fused: number;
+  copies: number;
 }
 
 export class Executor {
-  private readonly recs: GPUBuffer;
-  /** The micro-op words of the GEMM/ALU instructions of one submit, grown as needed. */
-  private uops: GPUBuffer;
-  private bindGroup: GPUBindGroup;
   private readonly align: number;
   private readonly maxGroups: number;
+  private readonly pipelines: GPUComputePipeline[] = [];
 
   private constructor(
     private readonly gpu: Gpu,
-    private readonly pipelines: Record<Kind | 'seq' | 'multi', GPUComputePipeline>,
+    private readonly module: GPUShaderModule,
+    private readonly pipelineLayout: GPUPipelineLayout,
     private readonly layout: GPUBindGroupLayout,
     private readonly buffers: SramBuffers,
-    /** Instructions with at least this much work (threads x serial iterations) get a wide dispatch. */
-    private readonly wideWork: number,
   ) {
-    const { device } = gpu;
-    this.align = device.limits.minStorageBufferOffsetAlignment;
-    this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
-    const usage = gpu.globals.GPUBufferUsage;
-    this.recs = device.createBuffer({ label: 'vta records', size: CHUNK_BYTES + WINDOW_BYTES, usage: usage.STORAGE | usage.COPY_DST });
-    this.uops = device.createBuffer({ label: 'vta micro-ops', size: 1 << 16, usage: usage.STORAGE | usage.COPY_DST });
-    this.bindGroup = this.bind();
+    this.align = gpu.device.limits.minStorageBufferOffsetAlignment;
+    this.maxGroups = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   }
 
-  private bind(): GPUBindGroup {
-    return this.gpu.device.createBindGroup({
-      label: 'vta state',
-      layout: this.layout,
-      entries: [
-        { binding: 0, resource: { buffer: this.recs, size: WINDOW_BYTES } },
-        { binding: 1, resource: { buffer: this.buffers.dram } },
-        { binding: 2, resource: { buffer: this.buffers.inp } },
-        { binding: 3, resource: { buffer: this.buffers.wgt } },
-        { binding: 4, resource: { buffer: this.buffers.acc } },
-        { binding: 5, resource: { buffer: this.uops } },
-      ],
-    });
-  }
-
-  /** Writes every planned instruction's micro-op words to the `uops` buffer and points its record at them. */
-  private placeUops(planned: readonly PlannedInsn[]): void {
-    const total = planned.reduce((n, p) => n + (p.uops?.length ?? 0), 0);
-    if (total === 0) return;
-    if (total * 4 > this.uops.size) {
-      // Work already submitted keeps the old buffer until it completes.
-      this.uops.destroy();
-      const usage = this.gpu.globals.GPUBufferUsage;
-      this.uops = this.gpu.device.createBuffer({ label: 'vta micro-ops', size: 2 ** Math.ceil(Math.log2(total * 4)), usage: usage.STORAGE | usage.COPY_DST });
-      this.bindGroup = this.bind();
-    }
-    const words = new Uint32Array(total);
-    let at = 0;
-    for (const p of planned) {
-      if (!p.uops) continue;
-      words.set(p.uops, at);
-      p.rec[F.UOPS] = at;
-      at += p.uops.length;
-    }
-    this.gpu.device.queue.writeBuffer(this.uops, 0, words);
-  }
-
-  static async create(gpu: Gpu, cfg: VtaConfig, buffers: SramBuffers, wideWork: number): Promise<Executor> {
+  static async create(gpu: Gpu, cfg: VtaConfig, buffers: SramBuffers): Promise<Executor> {
     const { device } = gpu;
     const code = shaderSource(cfg, { packedDot: gpu.packedDot });
     const module = device.createShaderModule({ label: `vta ${cfg.fingerprint}`, code });
@@ -113,117 +81,156 @@ export class Executor {
       entries: [storage(0, 'read-only-storage', true), ...[1, 2, 3, 4].map((b) => storage(b, 'storage')), storage(5, 'read-only-storage')],
     });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+    const executor = new Executor(gpu, module, pipelineLayout, layout, buffers);
     device.pushErrorScope('validation');
-    const entries = [...KINDS, 'seq', 'multi'] as const;
-    // Synchronous creation: createComputePipelineAsync crashes the process in webgpu 0.6.2 (Dawn for Node).
-    const built = entries.map((entryPoint) => device.createComputePipeline({ label: entryPoint, layout: pipelineLayout, compute: { module, entryPoint } }));
+    executor.pipeline(2 ** KINDS.length - 1);
     const err = await device.popErrorScope();
-    if (err) throw new WebGpuError(`building the VTA pipelines failed: ${err.message}`);
-    const pipelines = Object.fromEntries(entries.map((e, i) => [e, built[i]!])) as Record<Kind | 'seq' | 'multi', GPUComputePipeline>;
-    return new Executor(gpu, pipelines, layout, buffers, wideWork);
+    if (err) throw new WebGpuError(`building the VTA pipeline failed: ${err.message}`);
+    return executor;
   }
 
-  /** Encodes and submits `planned` in order; resolves once submitted (not completed). */
-  submit(planned: readonly PlannedInsn[], stats: SubmitStats): void {
-    const { device } = this.gpu;
-    this.placeUops(planned);
-    // Each instruction takes at most its record, a group header and alignment padding.
-    const words = new Uint32Array(Math.min(CHUNK_BYTES, (planned.length + 1) * (2 * REC_BYTES + this.align)) / 4);
-    const alignWords = this.align / 4;
-    const offsets = new Uint32Array(planned.length + 1);
-    type Dispatch = { pipeline: GPUComputePipeline; offset: number; x: number; y: number };
-    let dispatches: Dispatch[] = [];
-    let used = 0; // words of `words` in use
-    const flush = () => {
-      if (dispatches.length === 0) return;
-      device.queue.writeBuffer(this.recs, 0, words.buffer, 0, used * 4);
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      let current: GPUComputePipeline | null = null;
-      // Each call crosses into Dawn: skip those that change nothing, and pass offsets without
-      // building an array per dispatch.
-      dispatches.forEach((d, i) => (offsets[i] = d.offset));
-      dispatches.forEach((d, i) => {
-        if (d.pipeline !== current) pass.setPipeline((current = d.pipeline));
-        pass.setBindGroup(0, this.bindGroup, offsets, i, 1);
-        pass.dispatchWorkgroups(d.x, d.y);
+  /** The pipeline for dispatches holding the kinds in `mask` (bit i: KINDS[i]), built on first use. */
+  private pipeline(mask: number): GPUComputePipeline {
+    let p = this.pipelines[mask];
+    if (!p) {
+      // Synchronous creation: createComputePipelineAsync crashes the process in webgpu 0.6.2 (Dawn for Node).
+      p = this.gpu.device.createComputePipeline({
+        label: `vta run ${mask}`,
+        layout: this.pipelineLayout,
+        compute: { module: this.module, entryPoint: 'run', constants: { KINDS: mask } },
       });
-      pass.end();
-      device.queue.submit([enc.finish()]);
-      stats.dispatches += dispatches.length;
-      stats.submissions++;
-      dispatches = [];
-      used = 0;
-    };
-    /** Reserves `n` records at an aligned offset, flushing the chunk when they do not fit. */
-    const reserve = (n: number): number => {
-      let at = Math.ceil(used / alignWords) * alignWords;
-      if (at + n * REC_WORDS > words.length) {
-        flush();
-        at = 0;
-      }
-      used = at + n * REC_WORDS;
-      return at;
-    };
-    let seq: PlannedInsn[] = [];
-    const endSeq = () => {
-      if (seq.length === 0) return;
-      const at = reserve(seq.length + 1);
-      words[at] = seq.length;
-      seq.forEach((p, i) => words.set(p.rec, at + (i + 1) * REC_WORDS));
-      dispatches.push({ pipeline: this.pipelines.seq, offset: at * 4, x: 1, y: 1 });
-      seq = [];
-    };
-    const wide = (pipeline: GPUComputePipeline, at: number, threads: number) => {
-      const groups = Math.ceil(threads / WIDE_WG);
-      const x = Math.min(groups, this.maxGroups);
-      dispatches.push({ pipeline, offset: at * 4, x, y: Math.ceil(groups / x) });
-    };
-    let batch: PlannedInsn[] = [];
-    let touched: Access[] = [];
-    const endBatch = () => {
-      if (batch.length === 1) {
-        const p = batch[0]!;
-        if (p.threads * p.serial < this.wideWork && p.threads <= SEQ_WG * 64) {
-          seq.push(p);
-          if (seq.length === SEQ_MAX) endSeq();
-        } else {
-          endSeq();
-          const at = reserve(1);
-          words.set(p.rec, at);
-          wide(this.pipelines[p.kind], at, p.threads);
-        }
-      } else if (batch.length > 1) {
-        endSeq();
-        const at = reserve(batch.length + 1);
-        words[at] = batch.length;
-        let first = 0;
-        batch.forEach((p, i) => {
-          words[at + 1 + i] = first;
-          first += p.threads;
-          words.set(p.rec, at + (i + 1) * REC_WORDS);
-        });
-        words[at + 1 + batch.length] = first;
-        wide(this.pipelines.multi, at, first);
-        stats.merged += batch.length;
-      }
-      batch = [];
-      touched = [];
-    };
-    const independent = (p: PlannedInsn) =>
-      p.accesses.every((a) => touched.every((b) => a.buf !== b.buf || !(a.write || b.write) || a.hi <= b.lo || b.hi <= a.lo));
-    for (const p of planned) {
-      if (batch.length === MULTI_MAX || !independent(p)) endBatch();
-      batch.push(p);
-      touched.push(...p.accesses);
+      this.pipelines[mask] = p;
     }
-    endBatch();
-    endSeq();
-    flush();
+    return p;
   }
 
-  destroy(): void {
-    this.recs.destroy();
-    this.uops.destroy();
+  /** Writes `schedule`'s records and micro-op words to new GPU buffers. */
+  prepare(schedule: Schedule): Prepared {
+    const alignWords = this.align / 4;
+    type Window = { units: Unit[]; headRecs: number; recs: number; uops: number };
+    // Dispatch windows: each level's units, split where they would not fit one window.
+    const windows: Window[] = [];
+    for (const level of schedule.levels) {
+      let w: Window | null = null;
+      for (const u of level) {
+        const uops = u.members.reduce((n, p) => n + (p.uops?.length ?? 0), 0);
+        if (w && Math.ceil(headerWords(w.units.length + 1) / REC_WORDS) + w.recs - w.headRecs + u.members.length > WINDOW_RECS) w = null;
+        if (!w) windows.push((w = { units: [], headRecs: 0, recs: 0, uops: 0 }));
+        w.units.push(u);
+        w.headRecs = Math.ceil(headerWords(w.units.length) / REC_WORDS);
+        w.recs = w.headRecs + w.units.reduce((n, x) => n + x.members.length, 0);
+        w.uops += uops;
+      }
+    }
+    // Parts: consecutive windows whose records and micro-ops stay under PART_BYTES.
+    const partsOf: Window[][] = [];
+    let recBytes = 0;
+    let uopBytes = 0;
+    for (const w of windows) {
+      const r = Math.ceil((w.recs * REC_WORDS) / alignWords) * this.align;
+      if (partsOf.length === 0 || (recBytes + r > PART_BYTES || uopBytes + w.uops * 4 > PART_BYTES)) {
+        partsOf.push([]);
+        recBytes = 0;
+        uopBytes = 0;
+      }
+      partsOf[partsOf.length - 1]!.push(w);
+      recBytes += r;
+      uopBytes += w.uops * 4;
+    }
+    const dispatches = new Uint32Array(windows.length * 4);
+    const pipelines: GPUComputePipeline[] = [];
+    let d = 0;
+    const parts = partsOf.map((ws, part) => {
+      const recWords = ws.reduce((n, w) => n + Math.ceil((w.recs * REC_WORDS) / alignWords) * alignWords, 0);
+      const uopWords = Math.max(1, ws.reduce((n, w) => n + w.uops, 0));
+      const usage = this.gpu.globals.GPUBufferUsage;
+      // The last window's binding reaches WINDOW_BYTES past its offset.
+      const recs = this.gpu.device.createBuffer({ label: 'vta records', size: recWords * 4 + WINDOW_BYTES, usage: usage.STORAGE, mappedAtCreation: true });
+      const uops = this.gpu.device.createBuffer({ label: 'vta micro-ops', size: uopWords * 4, usage: usage.STORAGE, mappedAtCreation: true });
+      const words = new Uint32Array(recs.getMappedRange());
+      const uopArr = new Uint32Array(uops.getMappedRange());
+      let at = 0;
+      let u = 0;
+      for (const w of ws) {
+        const m = w.units.length;
+        words[at] = m;
+        let thread = 0;
+        let rec = w.headRecs;
+        let mask = 0;
+        w.units.forEach((unit, i) => {
+          words[at + 1 + i] = thread;
+          thread += unit.threads;
+          words[at + m + 2 + 2 * i] = rec;
+          words[at + m + 3 + 2 * i] = unit.members.length;
+          for (const p of unit.members) {
+            mask |= 1 << KIND_CODE[p.kind];
+            const r = at + rec++ * REC_WORDS;
+            words.set(p.rec, r);
+            if (p.uops) {
+              uopArr.set(p.uops, u);
+              words[r + F.UOPS] = u;
+              u += p.uops.length;
+            }
+          }
+        });
+        words[at + 1 + m] = thread;
+        const groups = Math.ceil(thread / WG);
+        const x = Math.min(groups, this.maxGroups);
+        dispatches.set([part, at * 4, x, Math.ceil(groups / x)], 4 * d++);
+        pipelines.push(this.pipeline(mask));
+        at += Math.ceil((w.recs * REC_WORDS) / alignWords) * alignWords;
+      }
+      recs.unmap();
+      uops.unmap();
+      return { recs, uops, bind: this.bind(recs, uops) };
+    });
+    return { parts, dispatches, pipelines, levels: schedule.levels.length, fused: schedule.fused, copies: schedule.copies };
+  }
+
+  /** Encodes and submits a prepared schedule; returns once submitted (not completed). */
+  run(prepared: Prepared, stats: SubmitStats): void {
+    const { device } = this.gpu;
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    const { dispatches, parts, pipelines } = prepared;
+    let current: GPUComputePipeline | null = null;
+    // Each call crosses into Dawn: skip those that change nothing, and pass the offset without
+    // building an array per dispatch.
+    for (let i = 0; i < dispatches.length; i += 4) {
+      const pipeline = pipelines[i / 4]!;
+      if (pipeline !== current) pass.setPipeline((current = pipeline));
+      pass.setBindGroup(0, parts[dispatches[i]!]!.bind, dispatches, i + 1, 1);
+      pass.dispatchWorkgroups(dispatches[i + 2]!, dispatches[i + 3]!);
+    }
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    stats.dispatches += dispatches.length / 4;
+    stats.submissions++;
+    stats.levels += prepared.levels;
+    stats.fused += prepared.fused;
+    stats.copies += prepared.copies;
+  }
+
+  /** Frees a prepared schedule's buffers (work already submitted keeps them until it completes). */
+  release(prepared: Prepared): void {
+    for (const p of prepared.parts) {
+      p.recs.destroy();
+      p.uops.destroy();
+    }
+  }
+
+  private bind(recs: GPUBuffer, uops: GPUBuffer): GPUBindGroup {
+    return this.gpu.device.createBindGroup({
+      label: 'vta state',
+      layout: this.layout,
+      entries: [
+        { binding: 0, resource: { buffer: recs, size: WINDOW_BYTES } },
+        { binding: 1, resource: { buffer: this.buffers.dram } },
+        { binding: 2, resource: { buffer: this.buffers.inp } },
+        { binding: 3, resource: { buffer: this.buffers.wgt } },
+        { binding: 4, resource: { buffer: this.buffers.acc } },
+        { binding: 5, resource: { buffer: uops } },
+      ],
+    });
   }
 }

@@ -29,21 +29,30 @@ export interface LoopSplit {
   /** The micro-op group of each micro-op of the range, groups numbered from 0. */
   group: Int32Array;
   groups: number;
+  /**
+   * Where every thread (per lane) writes a single acc element: that element for each thread, in
+   * thread order. Instructions with equal maps can run one after the other in the same threads
+   * (schedule.ts fuses them).
+   */
+  dstMap?: Int32Array;
+  /** Distinct acc elements written. */
+  distinct: number;
 }
 
-/** Buffers an instruction touches, as the executor checks instructions for independence. */
+/** Buffers an instruction touches, as the scheduler (schedule.ts) tracks them. */
 export const BUF = { dram: 0, inp: 1, wgt: 2, acc: 3 } as const;
 
-/** A byte range [lo, hi) of a buffer, widened to whole words (shaders write whole words). */
+/**
+ * How an instruction uses a byte range [lo, hi) of a buffer: `read`; `write`, every byte
+ * overwritten without being read (a LOAD, a GEMM reset covering every element of its span), so
+ * the scheduler may give the write a fresh copy of the SRAM; `update`, read and written (or
+ * written only in part).
+ */
 export interface Access {
   buf: number;
   lo: number;
   hi: number;
-  write: boolean;
-}
-
-function access(buf: number, lo: number, hi: number, write: boolean): Access {
-  return { buf, lo: Math.floor(lo / 4) * 4, hi: Math.ceil(hi / 4) * 4, write };
+  mode: 'read' | 'write' | 'update';
 }
 
 /** One instruction as the shaders run it. */
@@ -59,6 +68,8 @@ export interface PlannedInsn {
   uops?: Uint32Array;
   /** Everything it reads and writes. */
   accesses: Access[];
+  /** GEMM/ALU: the split's dstMap (see LoopSplit). */
+  dstMap?: Int32Array;
 }
 
 /** Every subset of {i, j}, as parallel flags. */
@@ -97,14 +108,17 @@ export class Planner {
     const nk = insn.uop_end - insn.uop_bgn;
     const gemm = insn.opcode === 'GEMM';
     const accBytes = this.lanes * 4;
-    const accesses = [access(BUF.acc, spans.dst[0] * accBytes, spans.dst[1] * accBytes, true)];
+    const split = this.split(insn, uop, !gemm && spans.src !== undefined);
+    const [d0, d1] = spans.dst;
+    // A reset that zeroes every element of its span overwrites it; anything else reads it.
+    const dstMode = gemm && insn.reset_reg === 1 && split.distinct === d1 - d0 ? 'write' : 'update';
+    const accesses: Access[] = [{ buf: BUF.acc, lo: d0 * accBytes, hi: d1 * accBytes, mode: dstMode }];
     if (spans.src) {
       const [s0, s1] = spans.src;
-      accesses.push(gemm ? access(BUF.inp, s0 * cfg.INP_ELEM_BYTES, s1 * cfg.INP_ELEM_BYTES, false) : access(BUF.acc, s0 * accBytes, s1 * accBytes, false));
+      accesses.push(gemm ? { buf: BUF.inp, lo: s0 * cfg.INP_ELEM_BYTES, hi: s1 * cfg.INP_ELEM_BYTES, mode: 'read' } : { buf: BUF.acc, lo: s0 * accBytes, hi: s1 * accBytes, mode: 'read' });
     }
-    if (spans.wgt) accesses.push(access(BUF.wgt, spans.wgt[0] * cfg.WGT_ELEM_BYTES, spans.wgt[1] * cfg.WGT_ELEM_BYTES, false));
+    if (spans.wgt) accesses.push({ buf: BUF.wgt, lo: spans.wgt[0] * cfg.WGT_ELEM_BYTES, hi: spans.wgt[1] * cfg.WGT_ELEM_BYTES, mode: 'read' });
 
-    const split = this.split(insn, uop, !gemm && spans.src !== undefined);
     const ei = split.parallel[0] ? insn.iter_out : 1;
     const ej = split.parallel[1] ? insn.iter_in : 1;
     const ek = split.groups;
@@ -141,7 +155,7 @@ export class Planner {
       rec[F.IMM] = insn.imm >>> 0;
     }
     countInsn(cfg, counters, insn);
-    return { kind: gemm ? 'gemm' : 'alu', rec, threads, serial: (insn.iter_out / ei) * (insn.iter_in / ej) * longest, uops: words, accesses };
+    return { kind: gemm ? 'gemm' : 'alu', rec, threads, serial: (insn.iter_out / ei) * (insn.iter_in / ej) * longest, uops: words, accesses, dstMap: split.dstMap };
   }
 
   /** The most parallel safe split of the loops of `insn` (see the file comment). */
@@ -177,25 +191,59 @@ export class Planner {
       // element; a loop of one iteration is left serial (the same split).
       .filter((c) => c.extent <= this.cfg.ACC_DEPTH && !c.parallel.some((p, d) => p && (sizes[d] === 1 || dstFactor[d] === 0)))
       .sort((a, b) => b.extent - a.extent);
-    let chosen: LoopSplit = { parallel: [false, false], group: new Int32Array(nk), groups: 1 };
+    let best: Omit<LoopSplit, 'distinct'> = { parallel: [false, false], group: new Int32Array(nk), groups: 1 };
     for (const c of candidates) {
       if (c.extent === 1 || this.safe(insn, c, dsts, srcs)) {
-        chosen = { parallel: c.parallel, group: c.group, groups: c.groups };
+        best = { parallel: c.parallel, group: c.group, groups: c.groups };
         break;
       }
     }
+    const chosen = { ...best, ...this.destinations(insn, best, dsts) };
     if (this.cache.size >= 65536) this.cache.clear();
     this.cache.set(key, chosen);
     return chosen;
   }
 
-  private safe(insn: GemmInsn | AluInsn, split: LoopSplit, dsts: Int32Array, srcs: Int32Array | null): boolean {
-    const { owner, stamp } = this;
+  /** The split's dstMap (when every thread writes one element) and the number of distinct elements written. */
+  private destinations(insn: GemmInsn | AluInsn, split: Omit<LoopSplit, 'distinct'>, dsts: Int32Array): Pick<LoopSplit, 'dstMap' | 'distinct'> {
+    const { stamp } = this;
+    const g = this.nextGen();
+    const [pi, pj] = split.parallel;
+    const ej = pj ? insn.iter_in : 1;
+    const { group, groups } = split;
+    const map = new Int32Array((pi ? insn.iter_out : 1) * ej * groups).fill(-1);
+    let single = true;
+    let distinct = 0;
+    for (let i = 0; i < insn.iter_out; i++) {
+      for (let j = 0; j < insn.iter_in; j++) {
+        const base = i * insn.dst_factor_out + j * insn.dst_factor_in;
+        const t0 = ((pi ? i : 0) * ej + (pj ? j : 0)) * groups;
+        for (let k = 0; k < dsts.length; k++) {
+          const d = dsts[k]! + base;
+          if (stamp[d] !== g) {
+            stamp[d] = g;
+            distinct++;
+          }
+          const t = t0 + group[k]!;
+          if (map[t] === -1) map[t] = d;
+          else if (map[t] !== d) single = false;
+        }
+      }
+    }
+    return single ? { dstMap: map, distinct } : { distinct };
+  }
+
+  private nextGen(): number {
     if (++this.gen === 0xffffffff) {
-      stamp.fill(0);
+      this.stamp.fill(0);
       this.gen = 1;
     }
-    const g = this.gen;
+    return this.gen;
+  }
+
+  private safe(insn: GemmInsn | AluInsn, split: Omit<LoopSplit, 'distinct'>, dsts: Int32Array, srcs: Int32Array | null): boolean {
+    const { owner, stamp } = this;
+    const g = this.nextGen();
     const nk = dsts.length;
     const [pi, pj] = split.parallel;
     const ej = pj ? insn.iter_in : 1;
@@ -253,7 +301,7 @@ export class Planner {
     rec[F.ELEMS] = elems;
     const moved = insn.x_size * insn.y_size;
     const range = dramRange(cfg, insn);
-    const accesses: Access[] = range ? [access(BUF.dram, range[0], range[1], insn.opcode === 'STORE')] : [];
+    const accesses: Access[] = range ? [{ buf: BUF.dram, lo: range[0], hi: range[1], mode: insn.opcode === 'STORE' ? 'write' : 'read' }] : [];
     const accBytes = lanes * 4;
     let kind: Kind;
     let threads: number;
@@ -263,7 +311,7 @@ export class Planner {
       const wordsPerRow = eb % 4 === 0 ? (insn.x_size * eb) / 4 : Math.ceil((insn.x_size * eb) / 4) + 1;
       rec[F.AUX] = wordsPerRow;
       threads = insn.y_size * wordsPerRow;
-      accesses.push(access(BUF.acc, insn.sram_base * accBytes, (insn.sram_base + moved) * accBytes, false));
+      accesses.push({ buf: BUF.acc, lo: insn.sram_base * accBytes, hi: (insn.sram_base + moved) * accBytes, mode: 'read' });
     } else {
       switch (insn.memory_type) {
         case 'INP':
@@ -272,7 +320,7 @@ export class Planner {
           const first = Math.floor((insn.sram_base * eb) / 4);
           rec[F.AUX] = first;
           threads = Math.ceil(((insn.sram_base + elems) * eb) / 4) - first;
-          accesses.push(access(insn.memory_type === 'INP' ? BUF.inp : BUF.wgt, insn.sram_base * eb, (insn.sram_base + elems) * eb, true));
+          accesses.push({ buf: insn.memory_type === 'INP' ? BUF.inp : BUF.wgt, lo: insn.sram_base * eb, hi: (insn.sram_base + elems) * eb, mode: 'write' });
           break;
         }
         case 'ACC':
@@ -280,7 +328,7 @@ export class Planner {
           kind = 'load_acc';
           rec[F.AUX] = insn.memory_type === 'ACC_8BIT' ? 1 : 0;
           threads = elems * lanes;
-          accesses.push(access(BUF.acc, insn.sram_base * accBytes, (insn.sram_base + elems) * accBytes, true));
+          accesses.push({ buf: BUF.acc, lo: insn.sram_base * accBytes, hi: (insn.sram_base + elems) * accBytes, mode: 'write' });
           break;
         case 'UOP':
           // The host keeps the uop SRAM (see the driver): nothing to run on the GPU.

@@ -1,21 +1,20 @@
 /**
- * The WGSL compute shaders, generated per configuration so that block sizes, element sizes and
+ * The WGSL compute shader, generated per configuration so that block sizes, element sizes and
  * micro-op field positions are constants the compiler can fold.
  *
  * Every instruction kind is a function `exec_<kind>(t)` computing the work of thread `t` of one
- * instruction whose parameters are record `R` of the record buffer. Three kinds of entry point run
- * them: a wide one per kind (one instruction, one thread per unit of work, many workgroups);
- * `multi`, the same for several independent instructions at once (their threads side by side);
- * and `seq`, one workgroup that runs a list of small instructions one after the other with a
- * barrier between them. The last two make runs of instructions cost one dispatch instead of one
- * each.
+ * instruction whose parameters are record `R` of the record buffer. One entry point, `run`, runs a
+ * level of the schedule (schedule.ts): units of work side by side, each thread finding its unit
+ * and running the unit's members in order (a fused chain of GEMM/ALU instructions, or one
+ * instruction).
  *
  * Memory: DRAM and the byte-typed SRAMs (inp, wgt) are arrays of u32 words holding bytes in
- * little-endian order, as on the host; acc is i32 lanes. There is no uop SRAM on the GPU: the host
- * keeps it (it plans from it) and gives each GEMM/ALU its micro-op words in `uops`, grouped by the
- * thread that runs them (see plan.ts). WGSL
- * has no 8-bit type, so byte writes are done by the one thread that owns the whole word (LOAD: one
- * thread per SRAM word; STORE: one thread per DRAM word), never by read-modify-write races.
+ * little-endian order, as on the host; acc is i32 lanes. Each SRAM buffer holds several copies of
+ * the SRAM (schedule.ts); a record gives the word offset of the copy each access uses (OFF_*).
+ * There is no uop SRAM on the GPU: the host keeps it (it plans from it) and gives each GEMM/ALU its
+ * micro-op words in `uops`, grouped by the thread that runs them (see plan.ts). WGSL has no 8-bit
+ * type, so byte writes are done by the one thread that owns the whole word (LOAD: one thread per
+ * SRAM word; STORE: one thread per DRAM word), never by read-modify-write races.
  */
 import type { VtaConfig } from '../isa/config.ts';
 
@@ -27,7 +26,7 @@ export const REC_BYTES = REC_WORDS * 4;
 export const F = {
   /** Threads the instruction needs. */
   N: 0,
-  /** KIND value, read by `seq`. */
+  /** KIND value, read by `run`. */
   KIND: 1,
   // --- GEMM / ALU
   /**
@@ -67,19 +66,32 @@ export const F = {
   AUX: 10,
   /** LOAD: SRAM elements written, padding included. */
   ELEMS: 11,
+  // --- every kind: word offsets of the SRAM copies used (acc: in i32 lanes); OFF_SRC is an ALU's operand.
+  OFF_INP: 18,
+  OFF_WGT: 19,
+  OFF_ACC: 20,
+  OFF_SRC: 21,
+  // --- COPY: words per element unit; AUX: the SRAM (0 inp, 1 wgt, 2 acc); UOPS: (destination word, source word) pairs.
+  WPU: 22,
 } as const;
 
-export const KINDS = ['gemm', 'alu', 'load_inp', 'load_wgt', 'load_acc', 'store'] as const;
+export const KINDS = ['gemm', 'alu', 'load_inp', 'load_wgt', 'load_acc', 'store', 'copy'] as const;
 export type Kind = (typeof KINDS)[number];
 export const KIND_CODE: Record<Kind, number> = Object.fromEntries(KINDS.map((k, i) => [k, i])) as Record<Kind, number>;
 
-/** Threads per workgroup of the wide entry points and of `seq`. */
-export const WIDE_WG = 64;
-export const SEQ_WG = 256;
-/** Records a `seq` dispatch may run (the binding is sized for it). */
-export const SEQ_MAX = 255;
-/** Records a `multi` dispatch may run: its header holds the count and MULTI_MAX + 1 thread offsets. */
-export const MULTI_MAX = REC_WORDS - 2;
+/** Threads per workgroup. */
+export const WG = 64;
+/** Records one dispatch may read (the binding's window). */
+export const WINDOW_RECS = 2048;
+/** The most members a unit may have, so that a unit and its header always fit one window. */
+export const UNIT_MAX = WINDOW_RECS / 2;
+
+/**
+ * Words of the header of a dispatch of `units` units: the count, the first thread of each unit and
+ * the total, then each unit's first record and number of records. Records follow the header,
+ * starting at a whole record.
+ */
+export const headerWords = (units: number) => 2 + 3 * units;
 
 export interface ShaderOptions {
   /** Use WGSL's dot4I8Packed (language feature packed_4x8_integer_dot_product). */
@@ -111,9 +123,9 @@ fn dot4(a: u32, b: u32) -> i32 {
   return extractBits(x, 0u, 8u) * extractBits(y, 0u, 8u) + extractBits(x, 8u, 8u) * extractBits(y, 8u, 8u)
        + extractBits(x, 16u, 8u) * extractBits(y, 16u, 8u) + extractBits(x, 24u, 8u) * extractBits(y, 24u, 8u);`}
 }
-fn dot_row(ib: u32, wb: u32) -> i32 {
-  let iw = ib / 4u;
-  let ww = wb / 4u;
+fn dot_row(oi: u32, ib: u32, ow: u32, wb: u32) -> i32 {
+  let iw = oi + ib / 4u;
+  let ww = ow + wb / 4u;
   var s = 0i;
   for (var c = 0u; c < ${cfg.BLOCK_IN / 4}u; c++) {
     s += dot4(inp[iw + c], wgt[ww + c]);
@@ -121,12 +133,12 @@ fn dot_row(ib: u32, wb: u32) -> i32 {
   return s;
 }`
       : `
-fn dot_row(ib: u32, wb: u32) -> i32 {
+fn dot_row(oi: u32, ib: u32, ow: u32, wb: u32) -> i32 {
   var s = 0i;
   for (var c = 0u; c < ${cfg.BLOCK_IN}u; c++) {
     let a = ib + c;
     let b = wb + c;
-    s += extractBits(bitcast<i32>(inp[a / 4u]), (a % 4u) * 8u, 8u) * extractBits(bitcast<i32>(wgt[b / 4u]), (b % 4u) * 8u, 8u);
+    s += extractBits(bitcast<i32>(inp[oi + a / 4u]), (a % 4u) * 8u, 8u) * extractBits(bitcast<i32>(wgt[ow + b / 4u]), (b % 4u) * 8u, 8u);
   }
   return s;
 }`;
@@ -140,9 +152,7 @@ const BLOCK_OUT = ${cfg.BLOCK_OUT}u;
 const BATCH = ${cfg.BATCH}u;
 const NONE = 0xffffffffu;
 
-struct Rec { f: array<u32, ${REC_WORDS}> }
-
-@group(0) @binding(0) var<storage, read> recs: array<Rec>;
+@group(0) @binding(0) var<storage, read> recs: array<u32>;
 @group(0) @binding(1) var<storage, read_write> dram: array<u32>;
 @group(0) @binding(2) var<storage, read_write> inp: array<u32>;
 @group(0) @binding(3) var<storage, read_write> wgt: array<u32>;
@@ -152,7 +162,7 @@ struct Rec { f: array<u32, ${REC_WORDS}> }
 // The record the current instruction reads.
 var<private> R: u32;
 
-fn P(i: u32) -> u32 { return recs[R].f[i]; }
+fn P(i: u32) -> u32 { return recs[R * ${REC_WORDS}u + i]; }
 
 fn byte_of(word: u32, b: u32) -> u32 { return (word >> (b * 8u)) & 0xffu; }
 fn dram_byte(a: u32) -> u32 { return byte_of(dram[a / 4u], a % 4u); }
@@ -183,11 +193,12 @@ fn exec_gemm(t: u32) {
   let nj = P(F_NJ);
   let dfo = P(F_DST_FO);
   let dfi = P(F_DST_FI);
+  let oa = P(F_OFF_ACC) + l.lane;
   if (P(F_OP) != 0u) {
     for (var i = l.i0; i < l.i0 + ni; i++) {
       for (var j = l.j0; j < l.j0 + nj; j++) {
         for (var q = l.q0; q < l.q1; q++) {
-          acc[(uop_dst(uops[l.words + q]) + i * dfo + j * dfi) * LANES + l.lane] = 0;
+          acc[oa + (uop_dst(uops[l.words + q]) + i * dfo + j * dfi) * LANES] = 0;
         }
       }
     }
@@ -197,6 +208,8 @@ fn exec_gemm(t: u32) {
   let sfi = P(F_SRC_FI);
   let wfo = P(F_WGT_FO);
   let wfi = P(F_WGT_FI);
+  let oi = P(F_OFF_INP);
+  let ow = P(F_OFF_WGT);
   let b = l.lane / BLOCK_OUT;
   let o = l.lane % BLOCK_OUT;
   // Consecutive iterations with the same destination accumulate in a register; only this thread
@@ -210,19 +223,19 @@ fn exec_gemm(t: u32) {
         let d = uop_dst(w) + i * dfo + j * dfi;
         if (d != cur) {
           if (cur != NONE) {
-            acc[cur * LANES + l.lane] = sum;
+            acc[oa + cur * LANES] = sum;
           }
           cur = d;
-          sum = acc[d * LANES + l.lane];
+          sum = acc[oa + d * LANES];
         }
         let s = uop_src(w) + i * sfo + j * sfi;
         let g = uop_wgt(w) + i * wfo + j * wfi;
-        sum += dot_row((s * BATCH + b) * BLOCK_IN, (g * BLOCK_OUT + o) * BLOCK_IN);
+        sum += dot_row(oi, (s * BATCH + b) * BLOCK_IN, ow, (g * BLOCK_OUT + o) * BLOCK_IN);
       }
     }
   }
   if (cur != NONE) {
-    acc[cur * LANES + l.lane] = sum;
+    acc[oa + cur * LANES] = sum;
   }
 }
 
@@ -252,14 +265,16 @@ fn exec_alu(t: u32) {
   let op = P(F_OP);
   let use_imm = P(F_USE_IMM) != 0u;
   let imm = bitcast<i32>(P(F_IMM));
+  let oa = P(F_OFF_ACC) + l.lane;
+  let os = P(F_OFF_SRC) + l.lane;
   for (var i = l.i0; i < l.i0 + ni; i++) {
     for (var j = l.j0; j < l.j0 + nj; j++) {
       for (var q = l.q0; q < l.q1; q++) {
         let w = uops[l.words + q];
-        let d = (uop_dst(w) + i * dfo + j * dfi) * LANES + l.lane;
+        let d = oa + (uop_dst(w) + i * dfo + j * dfi) * LANES;
         var y = imm;
         if (!use_imm) {
-          y = acc[(uop_src(w) + i * sfo + j * sfi) * LANES + l.lane];
+          y = acc[os + (uop_src(w) + i * sfo + j * sfi) * LANES];
         }
         acc[d] = alu_op(op, acc[d], y);
       }
@@ -293,14 +308,15 @@ fn exec_load_${name}(t: u32) {
   if (src != NONE) {
     v = dram[(src * ${eb}u + (w * 4u) % ${eb}u) / 4u];
   }
-  ${name}[w] = v;
+  ${name}[P(F_OFF_${name.toUpperCase()}) + w] = v;
 }`
       : `
 fn exec_load_${name}(t: u32) {
   let w = P(F_AUX) + t;
   let first = P(F_SRAM_BASE) * ${eb}u;
   let end = first + P(F_ELEMS) * ${eb}u;
-  var v = ${name}[w];
+  let o = P(F_OFF_${name.toUpperCase()});
+  var v = ${name}[o + w];
   for (var b = 0u; b < 4u; b++) {
     let a = w * 4u + b;
     if (a < first || a >= end) { continue; }
@@ -311,7 +327,7 @@ fn exec_load_${name}(t: u32) {
     }
     v = insertBits(v, x, b * 8u, 8u);
   }
-  ${name}[w] = v;
+  ${name}[o + w] = v;
 }`;
   })
   .join('\n')}
@@ -328,7 +344,7 @@ fn exec_load_acc(t: u32) {
       v = bitcast<i32>(dram[src * LANES + lane]);
     }
   }
-  acc[P(F_SRAM_BASE) * LANES + t] = v;
+  acc[P(F_OFF_ACC) + P(F_SRAM_BASE) * LANES + t] = v;
 }
 
 // --- STORE: thread t = (row y, word of the row); each DRAM word has one owner (see plan.ts).
@@ -340,7 +356,7 @@ fn exec_store(t: u32) {
   let y = t / wpr;
   let wi = t % wpr;
   let rel = wi * 4u;
-  let a = (P(F_SRAM_BASE) + y * P(F_X_SIZE) + rel / ${outEb}u) * LANES + rel % ${outEb}u;
+  let a = P(F_OFF_ACC) + (P(F_SRAM_BASE) + y * P(F_X_SIZE) + rel / ${outEb}u) * LANES + rel % ${outEb}u;
   let v = (u32(acc[a]) & 0xffu) | ((u32(acc[a + 1u]) & 0xffu) << 8u) | ((u32(acc[a + 2u]) & 0xffu) << 16u) | (u32(acc[a + 3u]) << 24u);
   dram[(P(F_DRAM_BASE) + y * P(F_X_STRIDE)) * ${outEb / 4}u + wi] = v;
 }`
@@ -367,69 +383,63 @@ fn exec_store(t: u32) {
     let xx = e % stride;
     if (yy < P(F_Y_SIZE) && xx < xs) {
       let lane = (a - base) % ${outEb}u;
-      v = insertBits(v, u32(acc[(P(F_SRAM_BASE) + yy * xs + xx) * LANES + lane]), b * 8u, 8u);
+      v = insertBits(v, u32(acc[P(F_OFF_ACC) + (P(F_SRAM_BASE) + yy * xs + xx) * LANES + lane]), b * 8u, 8u);
     }
   }
   dram[w] = v;
 }`
 }
 
+// --- COPY: thread t copies word t % WPU of pair t / WPU (schedule.ts gathers elements into one copy).
+fn exec_copy(t: u32) {
+  let wpu = P(F_WPU);
+  let p = P(F_UOPS) + 2u * (t / wpu);
+  let dst = uops[p] + t % wpu;
+  let src = uops[p + 1u] + t % wpu;
+  switch P(F_AUX) {
+    case 0u: { inp[dst] = inp[src]; }
+    case 1u: { wgt[dst] = wgt[src]; }
+    default: { acc[dst] = acc[src]; }
+  }
+}
+
+// KINDS: the kinds a dispatch holds, one bit each (a pipeline per set, executor.ts), so that the
+// compiler drops the others: on a CPU adapter such as SwiftShader a kind switch costs every kind.
+override KINDS: u32 = ${2 ** KINDS.length - 1}u;
+
 fn exec(kind: u32, t: u32) {
-  switch kind {
-    case K_GEMM: { exec_gemm(t); }
-    case K_ALU: { exec_alu(t); }
-    case K_LOAD_INP: { exec_load_inp(t); }
-    case K_LOAD_WGT: { exec_load_wgt(t); }
-    case K_LOAD_ACC: { exec_load_acc(t); }
-    default: { exec_store(t); }
-  }
-}
-
-fn wide_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.y * nwg.x * ${WIDE_WG}u + gid.x;
-}
-${KINDS.map(
-  (k) => `
-@compute @workgroup_size(${WIDE_WG})
-fn ${k}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  R = 0u;
-  let t = wide_id(gid, nwg);
-  if (t < P(F_N)) {
+${KINDS.map((k, i) => `  if ((KINDS & ${2 ** i}u) != 0u && (KINDS == ${2 ** i}u || kind == K_${k.toUpperCase()})) {
     exec_${k}(t);
-  }
-}`,
-).join('\n')}
+    return;
+  }`).join('\n')}
+}
 
-// Record 0 holds the count m, then the first thread of each of records 1..m, then the total;
-// records 1..m are independent (executor.ts), so their threads run side by side.
-@compute @workgroup_size(${WIDE_WG})
-fn multi(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = wide_id(gid, nwg);
-  let m = recs[0].f[0];
-  if (t >= recs[0].f[1u + m]) {
+// The header (headerWords): m units; thread offsets recs[1 .. m + 1]; then for unit u its first
+// record recs[m + 2 + 2u] and its record count recs[m + 3 + 2u]. Units are independent
+// (schedule.ts), so their threads run side by side; a thread runs its unit's records in order.
+@compute @workgroup_size(${WG})
+fn run(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.y * nwg.x * ${WG}u + gid.x;
+  let m = recs[0];
+  if (t >= recs[1u + m]) {
     return;
   }
-  var r = 0u;
-  while (r + 1u < m && t >= recs[0].f[2u + r]) {
-    r++;
-  }
-  R = r + 1u;
-  exec(P(F_KIND), t - recs[0].f[1u + r]);
-}
-
-// Record 0 holds the count; records 1..count run in order, each spread over the workgroup.
-@compute @workgroup_size(${SEQ_WG})
-fn seq(@builtin(local_invocation_index) lid: u32) {
-  let count = recs[0].f[F_N];
-  for (var r = 1u; r <= count; r++) {
-    R = r;
-    let n = P(F_N);
-    let kind = P(F_KIND);
-    for (var t = lid; t < n; t += ${SEQ_WG}u) {
-      exec(kind, t);
+  var lo = 0u;
+  var hi = m - 1u;
+  while (lo < hi) {
+    let mid = (lo + hi + 1u) / 2u;
+    if (recs[1u + mid] <= t) {
+      lo = mid;
+    } else {
+      hi = mid - 1u;
     }
-    storageBarrier();
-    workgroupBarrier();
+  }
+  let first = recs[m + 2u + 2u * lo];
+  let count = recs[m + 3u + 2u * lo];
+  let tu = t - recs[1u + lo];
+  for (var k = 0u; k < count; k++) {
+    R = first + k;
+    exec(P(F_KIND), tu);
   }
 }
 `;

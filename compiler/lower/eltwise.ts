@@ -92,9 +92,10 @@ export function lowerEltwise(cfg: VtaConfig, layer: EltwiseLayer): LoweredLayer 
 }
 
 /**
- * Max pooling: each tile's output region starts at the int8 minimum (MIN then MAX with -128), then
- * one MAX per window tap covers the rectangle of outputs whose tap lands inside the image, so
- * padding is skipped rather than read as zero.
+ * Max pooling: each tile's output region starts at the int8 minimum (a GEMM reset, then ADD -128:
+ * an overwrite that reads nothing, so targets that rename SRAM, such as webgpu, need not wait for
+ * the previous tile in the same buffer), then one MAX per window tap covers the rectangle of
+ * outputs whose tap lands inside the image, so padding is skipped rather than read as zero.
  */
 export function lowerMaxPool(cfg: VtaConfig, layer: MaxPoolLayer): LoweredLayer {
   checkLayer(cfg, layer);
@@ -131,9 +132,9 @@ export function lowerMaxPool(cfg: VtaConfig, layer: MaxPoolLayer): LoweredLayer 
         const pout = tr * OW;
         q.mem('LOAD', 'ACC_8BIT', 'input', ((n * cob + j0) * H + r0) * W, { sram: inBase, y: tc, x: pin, stride: tc > 1 ? H * W : pin });
         const accBase = ring.begin() * outTile;
-        const init = q.kernel(`alu:${accBase}`, () => [{ dst_idx: accBase, src_idx: accBase, wgt_idx: 0 }]);
-        q.alu(init, 'MIN', -128, [tc, pout, 0], [pout, 1, 0]);
-        q.alu(init, 'MAX', -128, [tc, pout, 0], [pout, 1, 0]);
+        const init = q.kernel(`init:${accBase}`, () => [{ dst_idx: accBase, src_idx: 0, wgt_idx: 0 }]);
+        q.gemm(init, true, [tc, pout, 0, 0], [pout, 1, 0, 0]);
+        q.alu(init, 'ADD', -128, [tc, pout, 0], [pout, 1, 0]);
         for (let ky = 0; ky < kh; ky++) {
           const ya = Math.max(oy0, ceilDiv(pt - ky, sh));
           const yb = Math.min(oy0 + tr, Math.floor((H - 1 + pt - ky) / sh) + 1);

@@ -2,9 +2,8 @@
  * The shared corpus (test/programs) on the webgpu target against the functional simulator: all of
  * DRAM below the instruction stream bit-identical after the run, and the same profiler counters.
  * Several configurations exercise the byte packing (BLOCK 2 gives 2-byte inp/out elements, so
- * DRAM and SRAM accesses that are not word aligned), and every dispatch path (a wide dispatch per
- * instruction, independent instructions side by side in one dispatch, and runs of instructions in
- * one single-workgroup dispatch).
+ * DRAM and SRAM accesses that are not word aligned), with the SRAM copies the scheduler writes
+ * into (the default) and with a single copy (every write in place).
  *
  * One driver serves all programs of a configuration; SRAM persists between runs, as on hardware,
  * so each program starts behind a run that zeroes every SRAM, the state the simulator starts from.
@@ -17,29 +16,25 @@ import { configVariant, testPrograms } from '../programs/index.ts';
 import { clearSram, clearSramBytes, initialMemory, requireWebGpu, webgpuAvailability } from './helpers.ts';
 
 
-/**
- * Configuration, `wideWork` (instructions with less work share single-workgroup dispatches; the
- * default per adapter gives SwiftShader one dispatch per instruction), and whether to run only the
- * hand-written programs (single-workgroup dispatches are slow on SwiftShader).
- */
+/** Configuration, `sramCopies` (undefined: the default), and whether to run only the hand-written programs and one random one. */
 const CASES: [string, VtaConfig, number | undefined, boolean][] = [
   ['default', preset('default'), undefined, false],
-  ['default, single-workgroup dispatches', preset('default'), 4096, true],
+  ['default, one SRAM copy', preset('default'), 1, true],
   ['batch 2 block 8', configVariant('batch2-block8', 1, 3), undefined, false],
   ['block 2 (sub-word elements)', configVariant('block2', 0, 1), undefined, false],
-  ['block 2, single-workgroup dispatches', configVariant('block2', 0, 1), 4096, true],
+  ['block 2, two SRAM copies', configVariant('block2', 0, 1), 2, true],
 ];
 
 const avail = await webgpuAvailability(preset('default'));
 
 describe.runIf(avail.ok)(`corpus on webgpu (${avail.detail})`, () => {
-  describe.each(CASES)('%s', (_name, cfg, wideWork, handWritten) => {
+  describe.each(CASES)('%s', (_name, cfg, sramCopies, handWritten) => {
     const programs = testPrograms(cfg).filter((p) => !handWritten || !p.name.startsWith('random-') || p.name === 'random-1');
     const progBytes = Math.ceil(Math.max(...programs.map((p) => p.image.memBytes)) / 256) * 256;
     const memBytes = progBytes + clearSramBytes(cfg);
     let driver: WebGpuDriver;
     beforeAll(async () => {
-      driver = await WebGpuDriver.open({ config: cfg, memBytes, targetOptions: wideWork === undefined ? {} : { wideWork } });
+      driver = await WebGpuDriver.open({ config: cfg, memBytes, targetOptions: sramCopies === undefined ? {} : { sramCopies } });
     });
     afterAll(async () => {
       await driver?.close();
