@@ -17,7 +17,7 @@ import { lowerLayer, placeBuffers, relocate, ScheduleCache, uopBytes, withFinish
 import type { Insn } from '../isa/types.ts';
 import type { VtaConfig } from '../isa/config.ts';
 import { VtaError } from '../isa/errors.ts';
-import { compileResnet18, modelInput, sameBytes, timeInference } from './runtime.ts';
+import { compileResnet18, modelInput, sameBytes, timeInference } from './models.ts';
 import { readFileSync } from 'node:fs';
 import { encodeModel } from '../compiler/artifact/format.ts';
 import { compileOnnx } from '../compiler/compile.ts';

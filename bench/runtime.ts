@@ -5,68 +5,11 @@
  * onnxruntime-node running the float model on the same machine in the same run. Also what the
  * profile says an inference costs: device runs and host<->device bytes.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { encodeModel } from '../compiler/artifact/format.ts';
-import { compileOnnx } from '../compiler/compile.ts';
-import { readNpy } from '../compiler/tensor/npy.ts';
 import type { Tensor } from '../compiler/tensor/tensor.ts';
-import { createRuntime, type InferenceProfile, type TargetName } from '../runtime/index.ts';
 import { timeBest, type BenchRow, type BenchSuite } from './harness.ts';
-
-const models = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/models');
-
-export function modelInput(name: string): Tensor {
-  return readNpy(fs.readFileSync(path.join(models, `${name}.ref_in.npy`)), `${name}.ref_in.npy`);
-}
-
-/**
- * A ResNet-18 model compiled for `target` (the float one calibrated on its reference input), as
- * the bytes of a .vta file. Cycles are not measured: only the program matters here.
- */
-export function compileResnet18(name: 'resnet18' | 'resnet18_int8_qdq', target: TargetName): Uint8Array {
-  const x = modelInput(name);
-  const compiled = compileOnnx(path.join(models, `${name}.onnx`), { target, cycles: 'skip', ...(name === 'resnet18' ? { calibration: [x] } : {}) });
-  return encodeModel(compiled.model);
-}
-
-export interface Inference {
-  /** Best wall time of one inference, in seconds (after a warm-up run). */
-  seconds: number;
-  profile: InferenceProfile;
-  output: Tensor;
-}
-
-/** Loads a compiled model on a fresh runtime of `target` and times `model.run` on `x`. */
-export async function timeInference(
-  target: TargetName,
-  model: Uint8Array,
-  name: string,
-  x: Tensor,
-  repeat: number,
-  timeoutMs = 600_000,
-): Promise<Inference> {
-  const rt = await createRuntime({ target, timeoutMs });
-  try {
-    const m = await rt.load(model, name);
-    const feeds = { [m.inputs[0]!.name]: x };
-    let output: Tensor | undefined;
-    const seconds = await timeBest(async () => {
-      output = Object.values(await m.run(feeds))[0]!;
-    }, repeat);
-    return { seconds, profile: m.profile()!, output: output! };
-  } finally {
-    await rt.close();
-  }
-}
-
-/** Whether two outputs hold the same bytes (floats compared bit for bit, NaNs included). */
-export function sameBytes(a: Tensor, b: Tensor): boolean {
-  const bytes = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  return bytes(a).equals(bytes(b));
-}
+import { compileResnet18, modelInput, models, timeInference } from './models.ts';
 
 /** Best wall time of onnxruntime-node (its defaults: every core) on a model file and input. */
 async function onnxruntime(file: string, x: Tensor, repeat: number): Promise<number> {

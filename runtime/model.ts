@@ -38,6 +38,8 @@ export interface InferenceProfile {
   /** Total device cycles of the inference, where the target counts them. */
   cycles?: number;
   wallMs: number;
+  /** Wall time of the device runs (instruction streams, from submission to completion). */
+  deviceMs: number;
   layers: LayerProfile[];
   /** Counters the device reported, summed over the inference's runs. */
   counters: Record<string, number>;
@@ -184,7 +186,7 @@ export class LoadedModel {
       if (!v) throw new ModelLoadError(this.name, `value ${name} is used before it is computed`);
       return v;
     };
-    const profile: InferenceProfile = { deviceRuns: 0, hostToDeviceBytes: 0, deviceToHostBytes: 0, wallMs: 0, layers: [], counters: {} };
+    const profile: InferenceProfile = { deviceRuns: 0, hostToDeviceBytes: 0, deviceToHostBytes: 0, wallMs: 0, deviceMs: 0, layers: [], counters: {} };
     for (const a of this.actions) {
       switch (a.kind) {
         case 'cpu': {
@@ -212,7 +214,9 @@ export class LoadedModel {
         }
         case 'run': {
           const r = this.runs[a.run]!;
+          const started = performance.now();
           const result = await this.driver.run(r.insnAddr, r.plan.insns.length, { timeoutMs: this.timeoutMs });
+          profile.deviceMs += performance.now() - started;
           profile.deviceRuns++;
           for (const [k, v] of Object.entries(result.counters)) profile.counters[k] = (profile.counters[k] ?? 0) + v;
           profile.layers.push(...layerProfiles(r.plan.layers, result.insnCycles));

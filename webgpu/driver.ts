@@ -96,7 +96,8 @@ interface CachedRun {
   /** uop SRAM entries the run loads, and their values at its end. */
   uopsLoaded: Int32Array;
   uopsLoadedValues: Uint32Array;
-  stores: [number, number][];
+  /** What the run's STOREs write, merged. */
+  stores: readonly (readonly [number, number])[];
 }
 
 /** Planned runs kept per driver. */
@@ -296,7 +297,7 @@ export class WebGpuDriver implements DeviceDriver {
     const uopState = new Uint8Array(cfg.UOP_DEPTH);
     const usedValue = new Uint32Array(cfg.UOP_DEPTH);
     const uopSources: CachedRun['uopSources'] = [];
-    const stores: CachedRun['stores'] = [];
+    const stores = new StaleRanges();
     const scheduler = this.scheduler;
     const base = insnOffset / 4;
     const insns = Array.from({ length: count }, (_, i) => decodeInsnWords(cfg, this.shadowWords, base + 4 * i, i));
@@ -349,7 +350,7 @@ export class WebGpuDriver implements DeviceDriver {
             const range = dramRange(cfg, insn);
             if (p && range) {
               this.stale.add(range[0], range[1]);
-              stores.push(range);
+              stores.add(range[0], range[1]);
             }
             break;
           }
@@ -392,7 +393,7 @@ export class WebGpuDriver implements DeviceDriver {
           counters: { ...counters },
           uopsLoaded: loaded,
           uopsLoadedValues: Uint32Array.from(loaded, (k) => uops[k]!),
-          stores,
+          stores: stores.list(),
         });
         if (this.runs.length > RUN_CACHE_SIZE) this.executor.release(this.runs.pop()!.prepared);
       }

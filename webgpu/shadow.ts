@@ -7,45 +7,61 @@ export class StaleRanges {
   /** Sorted, disjoint, non-adjacent [start, end) byte ranges. */
   private ranges: [number, number][] = [];
 
+  /** The index of the first range that ends at or after `at`. */
+  private first(at: number): number {
+    let lo = 0;
+    let hi = this.ranges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ranges[mid]![1] < at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   add(start: number, end: number): void {
     if (start >= end) return;
-    const out: [number, number][] = [];
+    const i = this.first(start);
+    let j = i;
     let s = start;
     let e = end;
-    for (const r of this.ranges) {
-      if (r[1] < s || r[0] > e) out.push(r);
-      else {
-        s = Math.min(s, r[0]);
-        e = Math.max(e, r[1]);
-      }
+    // Ranges that overlap or touch [start, end) merge into it.
+    while (j < this.ranges.length && this.ranges[j]![0] <= end) {
+      s = Math.min(s, this.ranges[j]![0]);
+      e = Math.max(e, this.ranges[j]![1]);
+      j++;
     }
-    out.push([s, e]);
-    out.sort((a, b) => a[0] - b[0]);
-    this.ranges = out;
+    this.ranges.splice(i, j - i, [s, e]);
   }
 
   remove(start: number, end: number): void {
     if (start >= end) return;
-    const out: [number, number][] = [];
-    for (const [s, e] of this.ranges) {
-      if (e <= start || s >= end) out.push([s, e]);
-      else {
-        if (s < start) out.push([s, start]);
-        if (e > end) out.push([end, e]);
-      }
+    const i = this.first(start + 1);
+    let j = i;
+    const keep: [number, number][] = [];
+    while (j < this.ranges.length && this.ranges[j]![0] < end) {
+      const [s, e] = this.ranges[j]!;
+      if (s < start) keep.push([s, start]);
+      if (e > end) keep.push([end, e]);
+      j++;
     }
-    this.ranges = out;
+    this.ranges.splice(i, j - i, ...keep);
   }
 
   /** The smallest range covering every stale byte of [start, end), or null if none is stale. */
   within(start: number, end: number): [number, number] | null {
     let lo = Infinity;
     let hi = -Infinity;
-    for (const [s, e] of this.ranges) {
-      if (e <= start || s >= end) continue;
+    for (let i = this.first(start + 1); i < this.ranges.length && this.ranges[i]![0] < end; i++) {
+      const [s, e] = this.ranges[i]!;
       lo = Math.min(lo, Math.max(s, start));
       hi = Math.max(hi, Math.min(e, end));
     }
     return lo < hi ? [lo, hi] : null;
+  }
+
+  /** The stale ranges, merged. */
+  list(): readonly (readonly [number, number])[] {
+    return this.ranges;
   }
 }

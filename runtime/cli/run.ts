@@ -122,7 +122,7 @@ async function vtaRunner(file: string, target: string, config: string | undefine
 function formatProfile(p: InferenceProfile, runs: number): string {
   const lines = [
     `profile (last of ${runs} inference${runs === 1 ? '' : 's'}): ${p.deviceRuns} device run(s), host->device ${p.hostToDeviceBytes} B, device->host ${p.deviceToHostBytes} B, ` +
-      `${p.wallMs.toFixed(1)} ms${p.cycles !== undefined ? `, ${p.cycles} cycles` : ''}`,
+      `${p.wallMs.toFixed(1)} ms (device runs ${p.deviceMs.toFixed(1)} ms)${p.cycles !== undefined ? `, ${p.cycles} cycles` : ''}`,
   ];
   if (p.layers.length) {
     const rows = [['layer', 'op', 'MACs', 'cycles', 'bytes moved', 'uop cache hits']];

@@ -10,7 +10,7 @@ import { preset } from '../../isa/config.ts';
 import type { Tensor } from '../../compiler/tensor/tensor.ts';
 import { createRuntime } from '../../runtime/index.ts';
 import { argmax, compileDigitsCnn, digitsTestSet } from '../../bench/opencl.ts';
-import { compileResnet18, modelInput, sameBytes } from '../../bench/runtime.ts';
+import { compileResnet18, modelInput, sameBytes } from '../../bench/models.ts';
 import { ensureAddon } from './util.ts';
 
 const cfg = preset('default');

@@ -18,7 +18,7 @@ import { compileOnnx } from '../../compiler/compile.ts';
 import type { Tensor } from '../../compiler/tensor/tensor.ts';
 import { preset } from '../../isa/config.ts';
 import { createRuntime } from '../../runtime/index.ts';
-import { compileResnet18, modelInput, sameBytes } from '../../bench/runtime.ts';
+import { compileResnet18, modelInput, sameBytes } from '../../bench/models.ts';
 import { argmax, digitsTest, models } from '../e2e/helpers.ts';
 import { requireWebGpu, webgpuAvailability } from './helpers.ts';
 
