@@ -26,7 +26,7 @@ import { Executor, type Prepared, type SubmitStats } from './executor.ts';
 import { openGpu, type Gpu } from './gpu.ts';
 import { Planner, type PlannedInsn } from './plan.ts';
 import { Scheduler, sramGeometry } from './schedule.ts';
-import { StaleRanges } from './shadow.ts';
+import { ByteRanges } from './shadow.ts';
 
 const log = pino({ name: 'webgpu', level: process.env.LOG_LEVEL ?? 'warn' });
 
@@ -113,7 +113,7 @@ export class WebGpuDriver implements DeviceDriver {
   lastRun: WebGpuRunStats | null = null;
   private readonly shadow: Uint8Array;
   private readonly shadowWords: Uint32Array;
-  private readonly stale = new StaleRanges();
+  private readonly stale = new ByteRanges();
   /** The uop SRAM after every submitted instruction (it lives on the host only; see shaders.ts). */
   private uops: Uint32Array;
   private readonly planner: Planner;
@@ -296,8 +296,9 @@ export class WebGpuDriver implements DeviceDriver {
     // 1: loaded by this run; 2: used before being loaded.
     const uopState = new Uint8Array(cfg.UOP_DEPTH);
     const usedValue = new Uint32Array(cfg.UOP_DEPTH);
-    const uopSources: CachedRun['uopSources'] = [];
-    const stores = new StaleRanges();
+    /** The DRAM bytes the run's UOP loads read (none is stale while a run is kept, so the host copy holds them). */
+    const uopSources = new ByteRanges();
+    const stores = new ByteRanges();
     const scheduler = this.scheduler;
     const base = insnOffset / 4;
     const insns = Array.from({ length: count }, (_, i) => decodeInsnWords(cfg, this.shadowWords, base + 4 * i, i));
@@ -340,7 +341,7 @@ export class WebGpuDriver implements DeviceDriver {
                 await this.refresh(first, end);
               }
               replayUopLoad(insn, uops, uopState, (word, n) => this.shadowWords.subarray(word, word + n));
-              uopSources.push({ start: first, bytes: this.shadow.slice(first, end) });
+              uopSources.add(first, end);
             }
             p = planner.memory(insn, counters);
             break;
@@ -388,7 +389,7 @@ export class WebGpuDriver implements DeviceDriver {
           stream: stream.slice(),
           uopsUsed: used,
           uopsUsedValues: Uint32Array.from(used, (k) => usedValue[k]!),
-          uopSources,
+          uopSources: uopSources.list().map(([a, b]) => ({ start: a, bytes: this.shadow.slice(a, b) })),
           prepared,
           counters: { ...counters },
           uopsLoaded: loaded,

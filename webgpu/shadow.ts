@@ -1,9 +1,10 @@
 /**
- * The host's copy of device memory. The driver reads instructions and micro-ops on the host (to
- * validate and plan a run) and answers `read` from this copy where it is current; STOREs make
- * their ranges stale until they are read back from the GPU.
+ * Byte ranges of device memory, as the driver tracks them: the stale parts of the host's copy of
+ * DRAM (the driver reads instructions and micro-ops on the host to validate and plan a run, and
+ * answers `read` from this copy where it is current; STOREs make their ranges stale until they are
+ * read back from the GPU), and what a kept run's STOREs write and UOP loads read.
  */
-export class StaleRanges {
+export class ByteRanges {
   /** Sorted, disjoint, non-adjacent [start, end) byte ranges. */
   private ranges: [number, number][] = [];
 

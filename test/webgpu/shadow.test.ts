@@ -3,7 +3,7 @@
  * oracle: one flag per byte.
  */
 import { describe, expect, it } from 'vitest';
-import { StaleRanges } from '../../webgpu/shadow.ts';
+import { ByteRanges } from '../../webgpu/shadow.ts';
 
 describe('stale ranges', () => {
   it('agree with a byte-per-flag model under random adds and removes', () => {
@@ -14,7 +14,7 @@ describe('stale ranges', () => {
     };
     const N = 200;
     for (let trial = 0; trial < 200; trial++) {
-      const r = new StaleRanges();
+      const r = new ByteRanges();
       const flags = new Uint8Array(N);
       for (let step = 0; step < 30; step++) {
         const a = next(N);
