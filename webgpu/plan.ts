@@ -13,6 +13,9 @@
  * each instruction its micro-op words grouped by thread); choices are tried from the most parallel
  * down to the fully serial one, which is always safe. Lanes (BATCH x BLOCK_OUT) are always
  * parallel: an instruction never mixes lanes.
+ *
+ * For the scheduler (schedule.ts) each planned instruction also says what it reads and writes
+ * (`Access`) and, where every thread writes a single acc element, which one (`dstMap`).
  */
 import { elemBytes, type VtaConfig } from '../isa/config.ts';
 import { countInsn, type Counters } from '../isa/counters.ts';
@@ -62,9 +65,7 @@ export interface PlannedInsn {
   rec: Uint32Array;
   /** Threads. */
   threads: number;
-  /** Work of the longest thread, in loop iterations (1 for memory instructions). */
-  serial: number;
-  /** GEMM/ALU: group offsets then micro-op words, placed in the `uops` buffer at rec[F.UOPS]. */
+  /** GEMM/ALU: group offsets then micro-op words; copy: (destination, source) word pairs. The executor places them in the `uops` buffer at rec[F.UOPS]. */
   uops?: Uint32Array;
   /** Everything it reads and writes. */
   accesses: Access[];
@@ -125,9 +126,7 @@ export class Planner {
     // Group offsets, then the words in group order (stream order inside each group).
     const words = new Uint32Array(ek + 1 + nk);
     for (let k = 0; k < nk; k++) words[split.group[k]! + 1]!++;
-    let longest = 0;
     for (let g = 0; g < ek; g++) {
-      longest = Math.max(longest, words[g + 1]!);
       words[g + 1] = words[g + 1]! + words[g]!;
     }
     const fill = words.slice(0, ek);
@@ -155,7 +154,7 @@ export class Planner {
       rec[F.IMM] = insn.imm >>> 0;
     }
     countInsn(cfg, counters, insn);
-    return { kind: gemm ? 'gemm' : 'alu', rec, threads, serial: (insn.iter_out / ei) * (insn.iter_in / ej) * longest, uops: words, accesses, dstMap: split.dstMap };
+    return { kind: gemm ? 'gemm' : 'alu', rec, threads, uops: words, accesses, dstMap: split.dstMap };
   }
 
   /** The most parallel safe split of the loops of `insn` (see the file comment). */
@@ -340,6 +339,6 @@ export class Planner {
     if (threads === 0) return null;
     rec[F.N] = threads;
     rec[F.KIND] = KIND_CODE[kind];
-    return { kind, rec, threads, serial: 1, accesses };
+    return { kind, rec, threads, accesses };
   }
 }

@@ -275,7 +275,7 @@ export class Scheduler {
     rec[F.AUX] = COPY_TARGET[s.buf]!;
     rec[F.WPU] = wpu;
     const id = this.units.length;
-    this.units.push({ members: [{ kind: 'copy', rec, threads, serial: 1, uops: pairs, accesses: [] }], threads, level, accCopy: -1, writeOnly: false });
+    this.units.push({ members: [{ kind: 'copy', rec, threads, uops: pairs, accesses: [] }], threads, level, accCopy: -1, writeOnly: false });
     for (const u of moved) {
       this.use(s, u, u + 1, s.cur[u]!, level, id, false);
       this.use(s, u, u + 1, target, level, id, true);

@@ -2,7 +2,8 @@
  * The loop split of webgpu/plan.ts (no GPU needed): which loops of a GEMM/ALU run in parallel.
  * Oracle: hand-derived splits for typical loops, and for random loops a brute-force check of the
  * definition (no element written by two threads; no ALU operand read by a thread that does not
- * write it while another does) plus maximality against every more parallel split.
+ * write it while another does) plus maximality against every more parallel split; and the
+ * destination map the scheduler fuses by, against the elements each thread writes, brute force.
  */
 import { describe, expect, it } from 'vitest';
 import { encodeUop } from '../../isa/codec.ts';
@@ -118,5 +119,44 @@ describe('loop split', () => {
         }
       }
     }
+  });
+
+  it('maps each thread to its one destination exactly when every thread writes one element', () => {
+    let seed = 777;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const p = new Planner(cfg);
+    let mapped = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const nk = 1 + next(4);
+      const uops = Array.from({ length: nk }, () => u(next(6), next(6), 0));
+      const f = { iter_out: 1 + next(4), iter_in: 1 + next(4), dst_factor_out: next(4), dst_factor_in: next(4), src_factor_out: next(4), src_factor_in: next(4) };
+      const insn = next(2) ? alu(nk, f) : gemm(nk, f);
+      const split = p.split(insn, uopSram(uops), insn.opcode === 'ALU');
+      // Brute force: the elements each thread (per lane) writes, threads numbered as the shader does.
+      const ej = split.parallel[1] ? f.iter_in : 1;
+      const byThread = new Map<number, Set<number>>();
+      const all = new Set<number>();
+      for (let i = 0; i < f.iter_out; i++)
+        for (let j = 0; j < f.iter_in; j++)
+          for (let k = 0; k < nk; k++) {
+            const t = ((split.parallel[0] ? i : 0) * ej + (split.parallel[1] ? j : 0)) * split.groups + split.group[k]!;
+            const d = uops[k]!.dst_idx + i * f.dst_factor_out + j * f.dst_factor_in;
+            if (!byThread.has(t)) byThread.set(t, new Set());
+            byThread.get(t)!.add(d);
+            all.add(d);
+          }
+      expect(split.distinct).toBe(all.size);
+      const single = [...byThread.values()].every((set) => set.size === 1);
+      if (single) {
+        mapped++;
+        expect(Array.from(split.dstMap!)).toEqual([...byThread.keys()].sort((a, b) => a - b).map((t) => [...byThread.get(t)!][0]));
+      } else {
+        expect(split.dstMap).toBeUndefined();
+      }
+    }
+    expect(mapped).toBeGreaterThan(50);
   });
 });

@@ -54,7 +54,7 @@ function randomProgram(seed: number, n: number): PlannedInsn[] {
   const insn = (kind: Kind, accesses: Access[], threads: number, dstMap?: Int32Array): PlannedInsn => {
     const rec = new Uint32Array(REC_WORDS);
     rec[F.KIND] = KIND_CODE[kind];
-    return { kind, rec, threads, serial: 1, accesses, ...(dstMap ? { dstMap } : {}) };
+    return { kind, rec, threads, accesses, ...(dstMap ? { dstMap } : {}) };
   };
   const maps = new Map<string, Int32Array>();
   const out: PlannedInsn[] = [];
@@ -205,7 +205,7 @@ describe('scheduler', () => {
       const insn = (kind: Kind, accesses: Access[], threads: number, dstMap?: Int32Array): PlannedInsn => {
         const rec = new Uint32Array(REC_WORDS);
         rec[F.KIND] = KIND_CODE[kind];
-        return { kind, rec, threads, serial: 1, accesses, ...(dstMap ? { dstMap } : {}) };
+        return { kind, rec, threads, accesses, ...(dstMap ? { dstMap } : {}) };
       };
       const acc = geoOf(BUF.acc).unitBytes;
       const maps = [Int32Array.from([0, 1, 2, 3]), Int32Array.from([4, 5, 6, 7])];
