@@ -3,10 +3,11 @@
  * submission and GPU execution included) on a stream of full-tile GEMM instructions, with the
  * functional simulator timed on the same stream in the same run as the reference; outputs are
  * checked equal. Also instructions per second on a stream of small ALU instructions, where
- * dispatch overhead rather than arithmetic sets the pace; and issue 10's figure, the compiled
+ * their order rather than arithmetic sets the pace (each adds to the same accumulator, so they run
+ * one after the other in the same threads); and issue 10's figure, the compiled
  * ResNet-18 (QDQ model) per inference through the runtime on webgpu beside `sim`, outputs checked
  * identical: the VTA program (the inference's device run) and the whole inference, CPU operators
- * included (on a software adapter such as SwiftShader an inference takes about a minute, so
+ * included (on a software adapter such as SwiftShader an inference takes about half a minute, so
  * --quick leaves it out there). Without a WebGPU adapter the suite reports no figures and says why.
  */
 import { encodeProgram, encodeUops } from '../isa/codec.ts';
@@ -93,11 +94,11 @@ export const webgpuSuite: BenchSuite = {
         },
         {
           suite: 'webgpu',
-          name: 'webgpu small instructions/s (one-micro-op ALU stream)',
+          name: 'webgpu small instructions/s (a chain of dependent one-micro-op ALU instructions)',
           value: insns / gpuAlu.seconds,
           unit: 'insn/s',
           reference: { label: 'fsim, same stream', value: insns / simAlu.seconds, unit: 'insn/s' },
-          note: `dispatch-bound; ${d.adapter}`,
+          note: `latency-bound: fused, each thread runs the chain in order; ${d.adapter}`,
         },
       ];
       rows.push(...(await resnet18(d.adapter, quick, log)));
@@ -113,7 +114,7 @@ async function resnet18(adapter: string, quick: boolean, log: (msg: string) => v
   const name = 'resnet18_int8_qdq';
   const software = /swiftshader|llvmpipe|software/i.test(adapter);
   if (quick && software) {
-    return [{ suite: 'webgpu', name: `skipped: ${name} inference`, value: 0, unit: '-', note: `software adapter ${adapter}: about a minute per inference; run without --quick` }];
+    return [{ suite: 'webgpu', name: `skipped: ${name} inference`, value: 0, unit: '-', note: `software adapter ${adapter}: about half a minute per inference; run without --quick` }];
   }
   log(`${name}: compiling`);
   const model = compileResnet18(name, 'webgpu');
