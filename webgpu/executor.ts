@@ -107,19 +107,20 @@ export class Executor {
   /** Writes `schedule`'s records and micro-op words to new GPU buffers. */
   prepare(schedule: Schedule): Prepared {
     const alignWords = this.align / 4;
-    type Window = { units: Unit[]; headRecs: number; recs: number; uops: number };
+    type Window = { units: Unit[]; members: number; uops: number };
+    const headRecs = (w: Window) => Math.ceil(headerWords(w.units.length) / REC_WORDS);
+    /** A window's words: its header and records, padded to the offset alignment. */
+    const windowWords = (w: Window) => Math.ceil(((headRecs(w) + w.members) * REC_WORDS) / alignWords) * alignWords;
     // Dispatch windows: each level's units, split where they would not fit one window.
     const windows: Window[] = [];
     for (const level of schedule.levels) {
       let w: Window | null = null;
       for (const u of level) {
-        const uops = u.members.reduce((n, p) => n + (p.uops?.length ?? 0), 0);
-        if (w && Math.ceil(headerWords(w.units.length + 1) / REC_WORDS) + w.recs - w.headRecs + u.members.length > WINDOW_RECS) w = null;
-        if (!w) windows.push((w = { units: [], headRecs: 0, recs: 0, uops: 0 }));
+        if (w && Math.ceil(headerWords(w.units.length + 1) / REC_WORDS) + w.members + u.members.length > WINDOW_RECS) w = null;
+        if (!w) windows.push((w = { units: [], members: 0, uops: 0 }));
         w.units.push(u);
-        w.headRecs = Math.ceil(headerWords(w.units.length) / REC_WORDS);
-        w.recs = w.headRecs + w.units.reduce((n, x) => n + x.members.length, 0);
-        w.uops += uops;
+        w.members += u.members.length;
+        w.uops += u.members.reduce((n, p) => n + (p.uops?.length ?? 0), 0);
       }
     }
     // Parts: consecutive windows whose records and micro-ops stay under PART_BYTES.
@@ -127,8 +128,8 @@ export class Executor {
     let recBytes = 0;
     let uopBytes = 0;
     for (const w of windows) {
-      const r = Math.ceil((w.recs * REC_WORDS) / alignWords) * this.align;
-      if (partsOf.length === 0 || (recBytes + r > PART_BYTES || uopBytes + w.uops * 4 > PART_BYTES)) {
+      const r = windowWords(w) * 4;
+      if (partsOf.length === 0 || recBytes + r > PART_BYTES || uopBytes + w.uops * 4 > PART_BYTES) {
         partsOf.push([]);
         recBytes = 0;
         uopBytes = 0;
@@ -141,7 +142,7 @@ export class Executor {
     const pipelines: GPUComputePipeline[] = [];
     let d = 0;
     const parts = partsOf.map((ws, part) => {
-      const recWords = ws.reduce((n, w) => n + Math.ceil((w.recs * REC_WORDS) / alignWords) * alignWords, 0);
+      const recWords = ws.reduce((n, w) => n + windowWords(w), 0);
       const uopWords = Math.max(1, ws.reduce((n, w) => n + w.uops, 0));
       const usage = this.gpu.globals.GPUBufferUsage;
       // The last window's binding reaches WINDOW_BYTES past its offset.
@@ -155,7 +156,7 @@ export class Executor {
         const m = w.units.length;
         words[at] = m;
         let thread = 0;
-        let rec = w.headRecs;
+        let rec = headRecs(w);
         let mask = 0;
         w.units.forEach((unit, i) => {
           words[at + 1 + i] = thread;
@@ -178,7 +179,7 @@ export class Executor {
         const x = Math.min(groups, this.maxGroups);
         dispatches.set([part, at * 4, x, Math.ceil(groups / x)], 4 * d++);
         pipelines.push(this.pipeline(mask));
-        at += Math.ceil((w.recs * REC_WORDS) / alignWords) * alignWords;
+        at += windowWords(w);
       }
       recs.unmap();
       uops.unmap();

@@ -97,7 +97,7 @@ interface UnitState extends Unit {
 /** A resolved SRAM access: the state, element units [a, b), and the mode. */
 interface Span {
   s: SramState;
-  acc: Access;
+  access: Access;
   a: number;
   b: number;
   mode: Access['mode'];
@@ -109,6 +109,14 @@ interface DramUse {
   level: number;
   write: boolean;
 }
+
+/** A DRAM access widened to whole words (a STORE of sub-word elements merges into its words). */
+const dramUse = (access: Access, level: number): DramUse => ({
+  lo: Math.floor(access.lo / 4) * 4,
+  hi: Math.ceil(access.hi / 4) * 4,
+  level,
+  write: access.mode !== 'read',
+});
 
 /** DRAM accesses are bucketed by page for the overlap checks. */
 const PAGE = 4096;
@@ -145,17 +153,17 @@ export class Scheduler {
   add(p: PlannedInsn): void {
     const spans: Span[] = [];
     const dram: Access[] = [];
-    for (const acc of p.accesses) {
-      const s = this.byBuf[acc.buf];
+    for (const access of p.accesses) {
+      const s = this.byBuf[access.buf];
       if (!s) {
-        dram.push(acc);
+        dram.push(access);
         continue;
       }
-      const a = Math.floor(acc.lo / s.unitBytes);
-      const b = Math.ceil(acc.hi / s.unitBytes);
+      const a = Math.floor(access.lo / s.unitBytes);
+      const b = Math.ceil(access.hi / s.unitBytes);
       // An overwrite that covers its first or last unit only in part keeps the rest of it.
-      const whole = acc.lo % s.unitBytes === 0 && acc.hi % s.unitBytes === 0;
-      spans.push({ s, acc, a, b, mode: acc.mode === 'write' && !whole ? 'update' : acc.mode });
+      const whole = access.lo % s.unitBytes === 0 && access.hi % s.unitBytes === 0;
+      spans.push({ s, access, a, b, mode: access.mode === 'write' && !whole ? 'update' : access.mode });
     }
     if (p.dstMap && this.fuse(p, spans)) return;
 
@@ -169,7 +177,7 @@ export class Scheduler {
       }
     }
     let level = 0;
-    for (const acc of dram) level = Math.max(level, this.dramLevel(acc));
+    for (const access of dram) level = Math.max(level, this.dramLevel(access));
     for (const x of kept) {
       const v = x.s.cur[x.a]!;
       for (let u = x.a; u < x.b; u++) {
@@ -195,7 +203,7 @@ export class Scheduler {
       this.use(x.s, x.a, x.b, v, level, id, write);
     });
     if (p.dstMap && unit.accCopy >= 0) unit.dstMap = p.dstMap;
-    for (const acc of dram) this.addDram(acc, level);
+    for (const access of dram) this.addDram(access, level);
     this.units.push(unit);
   }
 
@@ -310,7 +318,7 @@ export class Scheduler {
 
   private setOffset(p: PlannedInsn, x: Span, v: number): void {
     // An ALU's second acc access is its source operand.
-    const field = x.s.buf === BUF.acc && p.kind === 'alu' && x.acc !== p.accesses[0] ? F.OFF_SRC : x.s.field;
+    const field = x.s.buf === BUF.acc && p.kind === 'alu' && x.access !== p.accesses[0] ? F.OFF_SRC : x.s.field;
     p.rec[field] = v * x.s.stride;
   }
 
@@ -336,11 +344,9 @@ export class Scheduler {
     }
   }
 
-  /** The first level after every earlier conflicting DRAM access (word ranges; DRAM has one copy). */
-  private dramLevel(acc: Access): number {
-    const lo = Math.floor(acc.lo / 4) * 4;
-    const hi = Math.ceil(acc.hi / 4) * 4;
-    const write = acc.mode !== 'read';
+  /** The first level after every earlier conflicting DRAM access (DRAM has one copy). */
+  private dramLevel(access: Access): number {
+    const { lo, hi, write } = dramUse(access, 0);
     let level = 0;
     for (const list of this.pages(lo, hi)) {
       for (const d of list) if ((write || d.write) && d.hi > lo && hi > d.lo && d.level >= level) level = d.level + 1;
@@ -348,8 +354,8 @@ export class Scheduler {
     return level;
   }
 
-  private addDram(acc: Access, level: number): void {
-    const use = { lo: Math.floor(acc.lo / 4) * 4, hi: Math.ceil(acc.hi / 4) * 4, level, write: acc.mode !== 'read' };
+  private addDram(access: Access, level: number): void {
+    const use = dramUse(access, level);
     for (const list of this.pages(use.lo, use.hi)) list.push(use);
   }
 
@@ -366,7 +372,7 @@ export class Scheduler {
       if (moved.length > 0) this.emitCopy(s, moved, 0, last + 1);
     }
     const levels: Unit[][] = [];
-    for (const u of this.units) (levels[u.level] ??= []).push({ members: u.members, threads: u.threads });
+    for (const u of this.units) (levels[u.level] ??= []).push(u);
     const schedule: Schedule = { levels: levels.filter((l) => l !== undefined), fused: this.fused, copies: this.copyUnits };
     this.reset();
     return schedule;

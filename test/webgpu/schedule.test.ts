@@ -37,6 +37,13 @@ function copyOf(p: PlannedInsn, a: Access): number {
   return p.rec[field]! / g.stride;
 }
 
+/** A planned instruction as the scheduler sees it (its record matters only for the copies it is given). */
+function insn(kind: Kind, accesses: Access[], threads: number, dstMap?: Int32Array): PlannedInsn {
+  const rec = new Uint32Array(REC_WORDS);
+  rec[F.KIND] = KIND_CODE[kind];
+  return { kind, rec, threads, accesses, ...(dstMap ? { dstMap } : {}) };
+}
+
 function randomProgram(seed: number, n: number): PlannedInsn[] {
   let s = seed >>> 0;
   const next = (k: number) => {
@@ -50,11 +57,6 @@ function randomProgram(seed: number, n: number): PlannedInsn[] {
     // Sometimes a range that covers its first or last unit only in part.
     const cut = ragged && size > 4 && next(4) === 0 ? 4 : 0;
     return { buf, lo: a * size + cut, hi: b * size, mode };
-  };
-  const insn = (kind: Kind, accesses: Access[], threads: number, dstMap?: Int32Array): PlannedInsn => {
-    const rec = new Uint32Array(REC_WORDS);
-    rec[F.KIND] = KIND_CODE[kind];
-    return { kind, rec, threads, accesses, ...(dstMap ? { dstMap } : {}) };
   };
   const maps = new Map<string, Int32Array>();
   const out: PlannedInsn[] = [];
@@ -85,6 +87,17 @@ function randomProgram(seed: number, n: number): PlannedInsn[] {
 
 const keyOf = (buf: number, copy: number, cell: number) => `${buf}:${copy}:${cell}`;
 
+/** The element keys a `copy` unit writes and reads, pair by pair. */
+function copyPairs(p: PlannedInsn): [string, string][] {
+  const buf = [BUF.inp, BUF.wgt, BUF.acc][p.rec[F.AUX]!]!;
+  const g = geoOf(buf);
+  const wpu = p.rec[F.WPU]!;
+  const key = (word: number) => keyOf(buf, Math.floor(word / g.stride), (word % g.stride) / wpu);
+  const pairs: [string, string][] = [];
+  for (let k = 0; k < p.uops!.length; k += 2) pairs.push([key(p.uops![k]!), key(p.uops![k + 1]!)]);
+  return pairs;
+}
+
 /** Replays `schedule`; returns the problems found (empty when it is right). */
 function replay(program: PlannedInsn[], schedule: Schedule, copies: number): string[] {
   const problems: string[] = [];
@@ -114,13 +127,7 @@ function replay(program: PlannedInsn[], schedule: Schedule, copies: number): str
       for (const p of unit.members) {
         const list: [string, boolean][] = [];
         if (p.kind === 'copy') {
-          const wpu = p.rec[F.WPU]!;
-          const buf = [BUF.inp, BUF.wgt, BUF.acc][p.rec[F.AUX]!]!;
-          const g = geoOf(buf);
-          for (let k = 0; k < p.uops!.length; k += 2) {
-            list.push([keyOf(buf, Math.floor(p.uops![k]! / g.stride), (p.uops![k]! % g.stride) / wpu), true]);
-            list.push([keyOf(buf, Math.floor(p.uops![k + 1]! / g.stride), (p.uops![k + 1]! % g.stride) / wpu), false]);
-          }
+          for (const [to, from] of copyPairs(p)) list.push([to, true], [from, false]);
         } else {
           for (const a of p.accesses) {
             const [c0, c1] = cells(a);
@@ -138,13 +145,9 @@ function replay(program: PlannedInsn[], schedule: Schedule, copies: number): str
     for (const unit of level) {
       for (const p of unit.members) {
         if (p.kind === 'copy') {
-          const buf = [BUF.inp, BUF.wgt, BUF.acc][p.rec[F.AUX]!]!;
-          const g = geoOf(buf);
-          const wpu = p.rec[F.WPU]!;
-          for (let k = 0; k < p.uops!.length; k += 2) {
-            const from = keyOf(buf, Math.floor(p.uops![k + 1]! / g.stride), (p.uops![k + 1]! % g.stride) / wpu);
-            state.set(keyOf(buf, Math.floor(p.uops![k]! / g.stride), (p.uops![k]! % g.stride) / wpu), state.get(from) ?? -1);
-          }
+          // The pairs run side by side on the GPU: every source is read before any destination is written.
+          const values = copyPairs(p).map(([to, from]) => [to, state.get(from) ?? -1] as const);
+          for (const [to, v] of values) state.set(to, v);
           continue;
         }
         const i = index.get(p)!;
@@ -202,11 +205,6 @@ describe('scheduler', () => {
     // regions, store. With one copy a tile waits for the tile before it in the same buffers.
     const tiles = (copies: number) => {
       const s = new Scheduler(cfg, copies);
-      const insn = (kind: Kind, accesses: Access[], threads: number, dstMap?: Int32Array): PlannedInsn => {
-        const rec = new Uint32Array(REC_WORDS);
-        rec[F.KIND] = KIND_CODE[kind];
-        return { kind, rec, threads, accesses, ...(dstMap ? { dstMap } : {}) };
-      };
       const acc = geoOf(BUF.acc).unitBytes;
       const maps = [Int32Array.from([0, 1, 2, 3]), Int32Array.from([4, 5, 6, 7])];
       for (let t = 0; t < 16; t++) {
