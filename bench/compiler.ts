@@ -4,20 +4,18 @@
  * resnet18 beside onnxruntime-node's for the same model and input in the same run.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { execute } from '../compiler/cpu/execute.ts';
 import { importOnnxFile } from '../compiler/onnx/import.ts';
 import { readNpy } from '../compiler/tensor/npy.ts';
 import { timeBest, type BenchRow, type BenchSuite } from './harness.ts';
+import { modelFile } from '../test/data/index.ts';
 
-const models = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/models');
 
 async function inference(name: string, repeat: number, log: (msg: string) => void): Promise<BenchRow> {
-  const file = path.join(models, `${name}.onnx`);
+  const file = modelFile(`${name}.onnx`);
   const model = importOnnxFile(file);
-  const input = readNpy(fs.readFileSync(path.join(models, `${name}.ref_in.npy`)));
+  const input = readNpy(fs.readFileSync(modelFile(`${name}.ref_in.npy`)));
   const ours = await timeBest(() => execute(model.fn, [input]), repeat);
   // onnxruntime with its defaults (all cores of this machine); the ratio is ours / theirs.
   const session = await ort.InferenceSession.create(file);
@@ -36,7 +34,7 @@ export const compilerSuite: BenchSuite = {
   name: 'compiler',
   async run({ quick, log }) {
     // From the file: reading the 46 MB is part of importing.
-    const importTime = await timeBest(() => importOnnxFile(path.join(models, 'resnet18.onnx')), quick ? 2 : 5);
+    const importTime = await timeBest(() => importOnnxFile(modelFile('resnet18.onnx')), quick ? 2 : 5);
     log(`import resnet18.onnx: ${(importTime * 1000).toFixed(1)} ms`);
     return [
       {

@@ -8,8 +8,6 @@
  *
  * `node --import tsx bench/lower.ts [--tune none|quick|full]` prints the per-layer table alone.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { preset, type VtaConfig } from '../isa/config.ts';
 import { DEFAULT_TIMING } from '../sim/cycle/timing.ts';
 import type { Insn } from '../isa/types.ts';
@@ -30,13 +28,13 @@ import {
 } from '../compiler/lower/index.ts';
 import { compileOnnx } from '../compiler/compile.ts';
 import { formatNumber, type BenchRow, type BenchSuite } from './harness.ts';
+import { modelFile } from '../test/data/index.ts';
 
 /** TSIM's ResNet-18 figure (reference vta-compiler.md §6) and the issue's targets. */
 const TVM_CYCLES = 31e6;
 const TARGET_CYCLES = 12e6;
 const TARGET_COMPILE_SECONDS = 5;
 
-const models = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/models');
 
 function requant(cout: number, relu: boolean, residual: boolean): EpilogueStep[] {
   const bias = Int32Array.from({ length: cout }, (_, i) => ((i * 7919) % 2001) - 1000);
@@ -128,9 +126,9 @@ function compileSeconds(cfg: VtaConfig): number {
  * the process, as a user's is, so it includes the compiler's warm-up.
  */
 export function compileModelSeconds(cfg: VtaConfig, model: 'resnet18' | 'resnet18_int8_qdq'): number {
-  const calibration = model === 'resnet18' ? path.join(models, 'resnet18.ref_in.npy') : undefined;
+  const calibration = model === 'resnet18' ? modelFile('resnet18.ref_in.npy') : undefined;
   const t0 = performance.now();
-  compileOnnx(path.join(models, `${model}.onnx`), { config: cfg, target: 'sim', calibration, tune: 'none' });
+  compileOnnx(modelFile(`${model}.onnx`), { config: cfg, target: 'sim', calibration, tune: 'none' });
   return (performance.now() - t0) / 1000;
 }
 

@@ -1,22 +1,19 @@
 /**
  * The models the whole-model benchmarks share (runtime.ts, webgpu.ts): ResNet-18 compiled from
- * ../shared/models, its reference input, and timing inferences through the runtime.
+ * the large models (VTA_MODELS, see test/data/index.ts), its reference input, and timing
+ * inferences through the runtime.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encodeModel } from '../compiler/artifact/format.ts';
 import { compileOnnx } from '../compiler/compile.ts';
 import { readNpy } from '../compiler/tensor/npy.ts';
 import type { Tensor } from '../compiler/tensor/tensor.ts';
 import { createRuntime, type InferenceProfile, type TargetName } from '../runtime/index.ts';
+import { modelFile } from '../test/data/index.ts';
 import { timeBest } from './harness.ts';
 
-/** ../shared/models beside the checkout. */
-export const models = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/models');
-
 export function modelInput(name: string): Tensor {
-  return readNpy(fs.readFileSync(path.join(models, `${name}.ref_in.npy`)), `${name}.ref_in.npy`);
+  return readNpy(fs.readFileSync(modelFile(`${name}.ref_in.npy`)), `${name}.ref_in.npy`);
 }
 
 /**
@@ -25,7 +22,7 @@ export function modelInput(name: string): Tensor {
  */
 export function compileResnet18(name: 'resnet18' | 'resnet18_int8_qdq', target: TargetName): Uint8Array {
   const x = modelInput(name);
-  const compiled = compileOnnx(path.join(models, `${name}.onnx`), { target, cycles: 'skip', ...(name === 'resnet18' ? { calibration: [x] } : {}) });
+  const compiled = compileOnnx(modelFile(`${name}.onnx`), { target, cycles: 'skip', ...(name === 'resnet18' ? { calibration: [x] } : {}) });
   return encodeModel(compiled.model);
 }
 

@@ -26,6 +26,7 @@ import { readNpy } from '../compiler/tensor/npy.ts';
 import type { Tensor } from '../compiler/tensor/tensor.ts';
 import { createRuntime } from '../runtime/index.ts';
 import { timeBest, type BenchRow, type BenchSuite } from './harness.ts';
+import { modelFile } from '../test/data/index.ts';
 
 const cfg = preset('default');
 
@@ -118,14 +119,13 @@ export function loweredImage(cfg: VtaConfig, layers: readonly Layer[], seed: num
   return { fingerprint: cfg.fingerprint, insns: stream, segments, memBytes: insnAddr + stream.length * 16, insnAddr };
 }
 
-const MODELS = new URL('../../shared/models/', import.meta.url);
-const modelNpy = (name: string) => readNpy(readFileSync(new URL(name, MODELS)), name);
+const modelNpy = (name: string) => readNpy(readFileSync(modelFile(name)), name);
 const DIGITS_SHAPE = [1, 1, 16, 16];
 
-/** digits_cnn (float) compiled for VTA: calibrated on 32 shared calibration images, lowered, emitted. */
+/** digits_cnn (float) compiled for VTA: calibrated on 32 of its calibration images, lowered, emitted. */
 export function compileDigitsCnn(cfg: VtaConfig): Uint8Array {
   const calibration = splitSamples(modelNpy('digits_calib_x.npy'), DIGITS_SHAPE).slice(0, 32);
-  const compiled = compileOnnx(new URL('digits_cnn.onnx', MODELS).pathname, { config: cfg, target: 'intelfocl', calibration, cycles: 'skip' });
+  const compiled = compileOnnx(modelFile('digits_cnn.onnx'), { config: cfg, target: 'intelfocl', calibration, cycles: 'skip' });
   return encodeModel(compiled.model);
 }
 

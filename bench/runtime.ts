@@ -5,11 +5,11 @@
  * onnxruntime-node running the float model on the same machine in the same run. Also what the
  * profile says an inference costs: device runs and host<->device bytes.
  */
-import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../compiler/tensor/tensor.ts';
 import { timeBest, type BenchRow, type BenchSuite } from './harness.ts';
-import { compileResnet18, modelInput, models, timeInference } from './models.ts';
+import { modelFile } from '../test/data/index.ts';
+import { compileResnet18, modelInput, timeInference } from './models.ts';
 
 /** Best wall time of onnxruntime-node (its defaults: every core) on a model file and input. */
 async function onnxruntime(file: string, x: Tensor, repeat: number): Promise<number> {
@@ -27,7 +27,7 @@ export const runtimeSuite: BenchSuite = {
   async run({ quick, log }) {
     const repeat = quick ? 1 : 3;
     const x = modelInput('resnet18');
-    const ortFloat = await onnxruntime(path.join(models, 'resnet18.onnx'), x, quick ? 2 : 10);
+    const ortFloat = await onnxruntime(modelFile('resnet18.onnx'), x, quick ? 2 : 10);
     log(`onnxruntime-node resnet18.onnx: ${(ortFloat * 1e3).toFixed(1)} ms`);
     const reference = { label: 'onnxruntime-node, float resnet18.onnx', value: ortFloat, unit: 's/image' };
     const rows: BenchRow[] = [];

@@ -6,11 +6,12 @@ import { expect, it } from 'vitest';
 import { VtaError } from '../../isa/errors.ts';
 import { OnnxImportError } from '../../compiler/onnx/errors.ts';
 import { importOnnx } from '../../compiler/onnx/import.ts';
-import { rng, shared } from './helpers.ts';
+import { modelFile, onnxTests } from '../data/index.ts';
+import { rng } from './helpers.ts';
 
 // SqueezeNet's light graph is mostly structure (nodes, attributes, shapes); the QDQ model adds
 // raw initializers and quantization nodes.
-const seeds = ['onnx-tests/light/light_squeezenet.onnx', 'models/digits_cnn_int8_qdq.onnx'].map((f) => fs.readFileSync(path.join(shared, f)));
+const seeds = [path.join(onnxTests, 'light/light_squeezenet.onnx'), modelFile('digits_cnn_int8_qdq.onnx')].map((f) => fs.readFileSync(f));
 
 function mutate(src: Uint8Array, next: () => number): Uint8Array {
   const int = (n: number) => Math.floor(next() * n);

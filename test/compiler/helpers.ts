@@ -8,7 +8,6 @@ import { tensorFromProto } from '../../compiler/onnx/tensor-proto.ts';
 import type { Tensor } from '../../compiler/tensor/tensor.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const shared = path.resolve(repoRoot, '../shared');
 
 /** A serialized TensorProto (the ONNX backend tests' input_N.pb / output_N.pb). */
 export function readTensorPb(file: string): Tensor {

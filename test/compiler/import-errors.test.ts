@@ -10,10 +10,10 @@ import { TensorProtoSchema, TensorProto_DataLocation } from '../../compiler/onnx
 import { OnnxImportError, UnsupportedOpsError } from '../../compiler/onnx/errors.ts';
 import { importOnnx, importOnnxFile } from '../../compiler/onnx/import.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
-import { shared } from './helpers.ts';
+import { modelFile } from '../data/index.ts';
 import { model, node, tensorProto } from './onnx-builder.ts';
 
-const digits = path.join(shared, 'models/digits_cnn.onnx');
+const digits = modelFile('digits_cnn.onnx');
 const x4 = { name: 'x', dtype: 'float32' as const, shape: [4] };
 
 function tmpDir(): string {
@@ -86,7 +86,7 @@ describe('errors', () => {
   });
 
   it('a file that is not ONNX', () => {
-    const npy = fs.readFileSync(path.join(shared, 'models/digits_cnn.ref_in.npy'));
+    const npy = fs.readFileSync(modelFile('digits_cnn.ref_in.npy'));
     expect(() => importOnnx(npy, { file: 'in.npy' })).toThrow(OnnxImportError);
     expect(() => importOnnx(new TextEncoder().encode('hello, world'), { file: 'x.txt' })).toThrow(OnnxImportError);
     expect(() => importOnnxFile('/nonexistent/model.onnx')).toThrow(/cannot read the model/);

@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { importOnnxFile } from '../../compiler/onnx/import.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
-import { closeness, rng, shared } from './helpers.ts';
+import { onnxTests } from '../data/index.ts';
+import { closeness, rng } from './helpers.ts';
 
-const dir = path.join(shared, 'onnx-tests', 'light');
+const dir = path.join(onnxTests, 'light');
 const models = fs.readdirSync(dir).filter((f) => f.endsWith('.onnx'));
 
 describe('light/ models match onnxruntime', () => {

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DTYPES } from '../../compiler/tensor/dtype.ts';
 import { NpyError, readNpy, writeNpy } from '../../compiler/tensor/npy.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
-import { shared } from './helpers.ts';
+import { modelFile } from '../data/index.ts';
 
 describe('.npy', () => {
   for (const dtype of DTYPES) {
@@ -31,8 +30,8 @@ describe('.npy', () => {
   });
 
   it('reads files written by NumPy (float32 and int64)', () => {
-    const x = readNpy(fs.readFileSync(path.join(shared, 'models/digits_test_x.npy')));
-    const y = readNpy(fs.readFileSync(path.join(shared, 'models/digits_test_y.npy')));
+    const x = readNpy(fs.readFileSync(modelFile('digits_test_x.npy')));
+    const y = readNpy(fs.readFileSync(modelFile('digits_test_y.npy')));
     expect(x.dtype).toBe('float32');
     expect(x.shape).toEqual([397, 1, 16, 16]);
     expect(y.dtype).toBe('int64');

@@ -1,4 +1,4 @@
-// Every ONNX backend test case in ../shared/onnx-tests/{pytorch-converted,pytorch-operator,simple}
+// Every ONNX backend test case in test/data/onnx-tests/{pytorch-converted,pytorch-operator,simple}
 // against its expected outputs (rtol 1e-3, atol 1e-4).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -6,11 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { importOnnxFile } from '../../compiler/onnx/import.ts';
 import type { Tensor } from '../../compiler/tensor/tensor.ts';
-import { closeness, fedInputs, readTensorPb, shared } from './helpers.ts';
+import { onnxTests } from '../data/index.ts';
+import { closeness, fedInputs, readTensorPb } from './helpers.ts';
 
 const suites = ['pytorch-converted', 'pytorch-operator', 'simple'];
 const cases = suites.flatMap((s) =>
-  fs.readdirSync(path.join(shared, 'onnx-tests', s)).map((name) => ({ id: `${s}/${name}`, dir: path.join(shared, 'onnx-tests', s, name) })));
+  fs.readdirSync(path.join(onnxTests, s)).map((name) => ({ id: `${s}/${name}`, dir: path.join(onnxTests, s, name) })));
 
 function readSet(dir: string, prefix: string): Tensor[] {
   const files = fs.readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.pb'));

@@ -13,7 +13,8 @@ import { compileForVta } from '../../compiler/passes/pipeline.ts';
 import { splitSamples } from '../../compiler/quant/calibrate.ts';
 import { readNpy, writeNpy } from '../../compiler/tensor/npy.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
-import { models, npy, repoRoot } from './helpers.ts';
+import { npy, repoRoot } from './helpers.ts';
+import { modelFile } from '../data/index.ts';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vta-e2e-cli-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -23,9 +24,9 @@ function run(tool: 'vta-compile' | 'vta-run', ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const cnn = path.join(models, 'digits_cnn.onnx');
-const qdq = path.join(models, 'digits_cnn_int8_qdq.onnx');
-const calib = path.join(models, 'digits_calib_x.npy');
+const cnn = modelFile('digits_cnn.onnx');
+const qdq = modelFile('digits_cnn_int8_qdq.onnx');
+const calib = modelFile('digits_calib_x.npy');
 
 describe('vta-compile + vta-run on digits_cnn', () => {
   it('compiles to a .vta that vta-run runs on sim, equal to the CPU executor on the placed graph', async () => {
@@ -58,7 +59,7 @@ describe('vta-compile + vta-run on digits_cnn', () => {
   });
 
   it('prints a profile table and writes a trace on cyclesim', () => {
-    const r = run('vta-run', 'digits.vta', '--target', 'cyclesim', '--input', `input=${path.join(models, 'digits_cnn.ref_in.npy')}`, '--profile', '--trace', 'trace.json');
+    const r = run('vta-run', 'digits.vta', '--target', 'cyclesim', '--input', `input=${modelFile('digits_cnn.ref_in.npy')}`, '--profile', '--trace', 'trace.json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/1 device run\(s\)/);

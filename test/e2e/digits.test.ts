@@ -3,9 +3,9 @@
 // labels shipped with the data (accuracy), and the CPU executor running the same placed graph,
 // which every VTA output must equal bit for bit (the CPU ops after the device are the same kernels,
 // so any int8 difference on the device would show in the final floats).
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { argmax, compileAndLoad, copyBytes, cpuReference, digitsTest, expectEveryGroupOnVta, models, type Loaded } from './helpers.ts';
+import { argmax, compileAndLoad, copyBytes, cpuReference, digitsTest, expectEveryGroupOnVta, type Loaded } from './helpers.ts';
+import { modelFile } from '../data/index.ts';
 
 const data = digitsTest();
 
@@ -35,7 +35,7 @@ async function evaluate(name: string, calibration?: string): Promise<Evaluation>
 }
 
 describe.each([
-  { name: 'digits_cnn', calibration: path.join(models, 'digits_calib_x.npy'), min: 0.99, layers: 4 },
+  { name: 'digits_cnn', calibration: modelFile('digits_calib_x.npy'), min: 0.99, layers: 4 },
   { name: 'digits_cnn_int8_qdq', calibration: undefined, min: 0.995, layers: 4 },
 ])('$name on sim', ({ name, calibration, min, layers }) => {
   let e: Evaluation;

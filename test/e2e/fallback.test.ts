@@ -2,7 +2,6 @@
 // with copies where its inputs and output cross the device boundary. Forced here by a conv tiling
 // that fits no layer, so every conv group falls back and the max pool alone stays on VTA; the
 // model must still give exactly the CPU executor's outputs for the placed graph.
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../../compiler/artifact/format.ts';
 import { compileOnnx } from '../../compiler/compile.ts';
@@ -11,7 +10,8 @@ import { createRuntime, type Runtime } from '../../runtime/index.ts';
 import { emitModel } from '../../compiler/emit.ts';
 import { splitSamples } from '../../compiler/quant/calibrate.ts';
 import { preset } from '../../isa/config.ts';
-import { digitsTest, models, npy } from './helpers.ts';
+import { digitsTest, npy } from './helpers.ts';
+import { modelFile } from '../data/index.ts';
 
 const runtimes: Runtime[] = [];
 afterAll(async () => {
@@ -22,7 +22,7 @@ describe('groups the lowering cannot run', () => {
   it('run on the CPU between device runs, with the same outputs as the CPU executor', async () => {
     const cfg = preset('default');
     const calibration = splitSamples(npy('digits_calib_x.npy'), [1, 1, 16, 16]).slice(0, 20);
-    const { compiled } = compileOnnx(path.join(models, 'digits_cnn.onnx'), { target: 'sim', calibration, cycles: 'skip' });
+    const { compiled } = compileOnnx(modelFile('digits_cnn.onnx'), { target: 'sim', calibration, cycles: 'skip' });
     expect(compiled.groups.map((g) => g.anchor)).toEqual(['conv2d', 'max_pool2d', 'conv2d', 'conv2d']);
     const emitted = emitModel(cfg, compiled.fn, compiled.groups, {
       target: 'sim',

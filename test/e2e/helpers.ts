@@ -13,13 +13,12 @@ import { bytesPerElement } from '../../compiler/tensor/dtype.ts';
 import { dtypeFromProto, shapeOf } from '../../compiler/artifact/values.ts';
 import { createRuntime, type Model, type Runtime } from '../../runtime/index.ts';
 import type { TargetName } from '../../runtime/driver.ts';
+import { modelFile } from '../data/index.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const shared = path.resolve(repoRoot, '../shared');
-export const models = path.join(shared, 'models');
 
 export function npy(name: string): Tensor {
-  return readNpy(fs.readFileSync(path.join(models, name)), name);
+  return readNpy(fs.readFileSync(modelFile(name)), name);
 }
 
 /** The 397 held-out digits (1x1x16x16 each) and their labels. */
@@ -41,9 +40,9 @@ export interface Loaded {
   input: string;
 }
 
-/** Compiles an ONNX model from ../shared/models and loads the result on `target`. */
+/** Compiles a model of test/data (or a large one, see test/data/index.ts) and loads the result on `target`. */
 export async function compileAndLoad(name: string, opts: Partial<CompileOptions> = {}, target: TargetName = 'sim'): Promise<Loaded> {
-  const compiled = compileOnnx(path.join(models, `${name}.onnx`), { target, ...opts });
+  const compiled = compileOnnx(modelFile(`${name}.onnx`), { target, ...opts });
   const rt = await createRuntime({ target });
   const model = await rt.load(encodeModel(compiled.model), name);
   return { compiled, rt, model, input: model.inputs[0]!.name };

@@ -11,6 +11,7 @@ import type { Tensor } from '../../compiler/tensor/tensor.ts';
 import { createRuntime } from '../../runtime/index.ts';
 import { argmax, compileDigitsCnn, digitsTestSet } from '../../bench/opencl.ts';
 import { compileResnet18, modelInput, sameBytes } from '../../bench/models.ts';
+import { describeWithLargeModels } from '../data/large-models.ts';
 import { ensureAddon } from './util.ts';
 
 const cfg = preset('default');
@@ -49,10 +50,12 @@ describe('compiled models on intelfocl vs sim', () => {
     expect(correct(intelfocl) / images.length).toBeGreaterThanOrEqual(0.98);
   });
 
-  it('resnet18_int8_qdq: bit-identical outputs for its reference input', async () => {
-    ensureAddon();
-    const { sim, intelfocl } = await runOnBoth(compileResnet18('resnet18_int8_qdq', 'intelfocl'), 'resnet18_int8_qdq', [modelInput('resnet18_int8_qdq')]);
-    expect(intelfocl[0]!.shape).toEqual(sim[0]!.shape);
-    expect(sameBytes(intelfocl[0]!, sim[0]!)).toBe(true);
+  describeWithLargeModels('resnet18_int8_qdq', () => {
+    it('resnet18_int8_qdq: bit-identical outputs for its reference input', async () => {
+      ensureAddon();
+      const { sim, intelfocl } = await runOnBoth(compileResnet18('resnet18_int8_qdq', 'intelfocl'), 'resnet18_int8_qdq', [modelInput('resnet18_int8_qdq')]);
+      expect(intelfocl[0]!.shape).toEqual(sim[0]!.shape);
+      expect(sameBytes(intelfocl[0]!, sim[0]!)).toBe(true);
+    });
   });
 });

@@ -1,6 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { preset } from '../../isa/config.ts';
 import { execute } from '../../compiler/cpu/execute.ts';
@@ -11,11 +9,12 @@ import { compileForVta } from '../../compiler/passes/pipeline.ts';
 import { readNpy } from '../../compiler/tensor/npy.ts';
 import type { Tensor } from '../../compiler/tensor/tensor.ts';
 import { inputShape, lowerLayer, outputShape, packEpilogueTensors, planEpilogue, unpackActivation, type Layer } from '../../compiler/lower/index.ts';
+import { modelFile } from '../data/index.ts';
+import { describeWithLargeModels } from '../data/large-models.ts';
 import { mismatches, runLowered, SAME } from './harness.ts';
 
 const cfg = preset('default');
-const models = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/models');
-const compile = (name: string) => compileForVta(importOnnxFile(path.join(models, `${name}.onnx`)).fn);
+const compile = (name: string) => compileForVta(importOnnxFile(modelFile(`${name}.onnx`)).fn);
 
 /**
  * Every per-element bias of the groups became a `tensor` step whose packed form is the IR constant
@@ -53,7 +52,7 @@ describe('QDQ models: per-element epilogue constants reach the lowering', () => 
   it('digits_cnn_int8_qdq: every group converts and lowers, and runs bit-exactly as the CPU executor computes it', () => {
     const r = compile('digits_cnn_int8_qdq');
     const probes: Value[] = r.groups.flatMap((g) => [g.data, g.output]);
-    const x = readNpy(fs.readFileSync(path.join(models, 'digits_cnn_int8_qdq.ref_in.npy')));
+    const x = readNpy(fs.readFileSync(modelFile('digits_cnn_int8_qdq.ref_in.npy')));
     const values = new Map<Value, Tensor>();
     execute({ params: r.fn.params, results: probes }, [x]).forEach((t, i) => values.set(probes[i]!, t));
     let tensors = 0;
@@ -68,7 +67,9 @@ describe('QDQ models: per-element epilogue constants reach the lowering', () => 
     });
     expect(tensors).toBe(3);
   });
+});
 
+describeWithLargeModels('resnet18_int8_qdq: per-element epilogue constants reach the lowering', () => {
   it('resnet18_int8_qdq: every group converts and lowers (tune none)', () => {
     const r = compile('resnet18_int8_qdq');
     let tensors = 0;

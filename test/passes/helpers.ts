@@ -10,16 +10,16 @@ import type { AluStep, VtaKernelGroup } from '../../compiler/passes/fuse.ts';
 import { splitSamples } from '../../compiler/quant/calibrate.ts';
 import { readNpy } from '../../compiler/tensor/npy.ts';
 import { stridesOf, type Tensor } from '../../compiler/tensor/tensor.ts';
+import { modelFile } from '../data/index.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const shared = path.resolve(repoRoot, '../shared');
 
 export function loadModel(name: string): IRFunction {
-  return importOnnxFile(path.join(shared, 'models', `${name}.onnx`)).fn;
+  return importOnnxFile(modelFile(`${name}.onnx`)).fn;
 }
 
 export function npy(name: string): Tensor {
-  return readNpy(fs.readFileSync(path.join(shared, 'models', name)));
+  return readNpy(fs.readFileSync(modelFile(name)));
 }
 
 export function digits(): { x: Tensor[]; y: number[]; calibration: Tensor[] } {

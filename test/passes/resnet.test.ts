@@ -2,14 +2,15 @@
 // VTA with at most two device copies; the QDQ model's integer graph against onnxruntime's output
 // (within 2 output quantization steps for >= 99 % of the logits); every VTA group replayed
 // bit-exactly from its description.
-import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { topoOrder, type IRFunction } from '../../compiler/ir/graph.ts';
 import { compileForVta } from '../../compiler/passes/pipeline.ts';
 import { scalarValue } from '../../compiler/quant/realize.ts';
-import { checkEdges, checkGroupsBitExact, loadModel, npy, shared } from './helpers.ts';
+import { modelFile } from '../data/index.ts';
+import { describeWithLargeModels } from '../data/large-models.ts';
+import { checkEdges, checkGroupsBitExact, loadModel, npy } from './helpers.ts';
 
 function checkPlacement(fn: IRFunction, copies: number): void {
   checkEdges(fn);
@@ -23,7 +24,7 @@ function checkPlacement(fn: IRFunction, copies: number): void {
   expect(calls.filter((c) => c.op === 'device_copy')).toHaveLength(copies);
 }
 
-describe('resnet18_int8_qdq', () => {
+describeWithLargeModels('resnet18_int8_qdq', () => {
   it('places layer1..layer4 on VTA and stays within 2 steps of onnxruntime', async () => {
     const fn = loadModel('resnet18_int8_qdq');
     const r = compileForVta(fn);
@@ -34,7 +35,7 @@ describe('resnet18_int8_qdq', () => {
     const [ours] = checkGroupsBitExact(r.fn, r.groups, x);
     expect(Array.from(ours!.data as Float32Array)).toEqual(Array.from(execute(r.quantized, [x])[0]!.data as Float32Array));
 
-    const session = await ort.InferenceSession.create(path.join(shared, 'models', 'resnet18_int8_qdq.onnx'));
+    const session = await ort.InferenceSession.create(modelFile('resnet18_int8_qdq.onnx'));
     const out = await session.run({ [fn.params[0]!.name]: new ort.Tensor('float32', x.data as Float32Array, [...x.shape]) });
     await session.release();
     const theirs = Object.values(out)[0]!.data as Float32Array;
@@ -64,7 +65,7 @@ describe('resnet18_int8_qdq', () => {
   });
 });
 
-describe('resnet18 (float, calibrated on its reference input)', () => {
+describeWithLargeModels('resnet18 (float, calibrated on its reference input)', () => {
   it('places layer1..layer4 on VTA with the first conv in float on the CPU', () => {
     const r = compileForVta(loadModel('resnet18'), { calibration: [npy('resnet18.ref_in.npy')] });
     checkPlacement(r.fn, r.copies);

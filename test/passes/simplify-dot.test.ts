@@ -9,7 +9,8 @@ import { DEVICE_COLORS, toDot } from '../../compiler/passes/dot.ts';
 import { compileForVta } from '../../compiler/passes/pipeline.ts';
 import { canonicalizeBias, foldBatchNorm, simplify } from '../../compiler/passes/simplify.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
-import { loadModel, repoRoot, shared } from './helpers.ts';
+import { modelFile } from '../data/index.ts';
+import { loadModel, repoRoot } from './helpers.ts';
 
 function filled(shape: number[], f: (i: number) => number): Tensor {
   const t = Tensor.zeros('float32', shape);
@@ -64,10 +65,10 @@ describe('the CLI', () => {
     spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'compiler/passes/cli.ts'), ...args], { encoding: 'utf8', cwd: repoRoot });
 
   it('writes Graphviz for a QDQ model and refuses a float model without calibration', () => {
-    const ok = cli(path.join(shared, 'models', 'digits_cnn_int8_qdq.onnx'), '--emit', 'dot');
+    const ok = cli(modelFile('digits_cnn_int8_qdq.onnx'), '--emit', 'dot');
     expect(ok.status).toBe(0);
     expect(ok.stdout.startsWith('digraph vta {')).toBe(true);
-    const bad = cli(path.join(shared, 'models', 'digits_cnn.onnx'));
+    const bad = cli(modelFile('digits_cnn.onnx'));
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim()).toBe('error: a float model needs calibration inputs (--calib) to be quantized');
   });

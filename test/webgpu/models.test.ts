@@ -10,7 +10,6 @@
  *   2-core machine (sim about 0.5 s), so the run may take up to 10 minutes before it is reported
  *   as timed out, which a loaded CI machine needs. bench/webgpu.ts times it on a real GPU.
  */
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../compiler/artifact/format.ts';
 import { compileOnnx } from '../../compiler/compile.ts';
@@ -18,7 +17,9 @@ import type { Tensor } from '../../compiler/tensor/tensor.ts';
 import { preset } from '../../isa/config.ts';
 import { createRuntime } from '../../runtime/index.ts';
 import { compileResnet18, modelInput, sameBytes } from '../../bench/models.ts';
-import { argmax, digitsTest, models } from '../e2e/helpers.ts';
+import { argmax, digitsTest } from '../e2e/helpers.ts';
+import { modelFile } from '../data/index.ts';
+import { describeWithLargeModels } from '../data/large-models.ts';
 import { requireWebGpu, webgpuAvailability } from './helpers.ts';
 
 const avail = await webgpuAvailability(preset('default'));
@@ -41,7 +42,7 @@ describe.runIf(avail.ok)(`compiled models on webgpu vs sim (${avail.detail})`, (
   it('digits_cnn: bit-identical outputs on every held-out image, hence the same accuracy', { timeout: LONG_MS }, async () => {
     const { x: images, y: labels } = digitsTest();
     expect(images.length).toBe(397);
-    const compiled = compileOnnx(path.join(models, 'digits_cnn.onnx'), { target: 'webgpu', calibration: path.join(models, 'digits_calib_x.npy'), cycles: 'skip' });
+    const compiled = compileOnnx(modelFile('digits_cnn.onnx'), { target: 'webgpu', calibration: modelFile('digits_calib_x.npy'), cycles: 'skip' });
     const model = encodeModel(compiled.model);
     const sim = await outputsOn('sim', model, 'digits_cnn', images);
     const webgpu = await outputsOn('webgpu', model, 'digits_cnn', images);
@@ -53,13 +54,15 @@ describe.runIf(avail.ok)(`compiled models on webgpu vs sim (${avail.detail})`, (
     expect(correct(webgpu) / images.length).toBeGreaterThanOrEqual(0.97);
   });
 
-  it('resnet18_int8_qdq: bit-identical output for its reference input', { timeout: 2 * LONG_MS }, async () => {
-    const model = compileResnet18('resnet18_int8_qdq', 'webgpu');
-    const x = modelInput('resnet18_int8_qdq');
-    const [sim] = await outputsOn('sim', model, 'resnet18_int8_qdq', [x]);
-    const [webgpu] = await outputsOn('webgpu', model, 'resnet18_int8_qdq', [x]);
-    expect(webgpu!.shape).toEqual(sim!.shape);
-    expect(sameBytes(webgpu!, sim!)).toBe(true);
+  describeWithLargeModels('resnet18_int8_qdq', () => {
+    it('resnet18_int8_qdq: bit-identical output for its reference input', { timeout: 2 * LONG_MS }, async () => {
+      const model = compileResnet18('resnet18_int8_qdq', 'webgpu');
+      const x = modelInput('resnet18_int8_qdq');
+      const [sim] = await outputsOn('sim', model, 'resnet18_int8_qdq', [x]);
+      const [webgpu] = await outputsOn('webgpu', model, 'resnet18_int8_qdq', [x]);
+      expect(webgpu!.shape).toEqual(sim!.shape);
+      expect(sameBytes(webgpu!, sim!)).toBe(true);
+    });
   });
 });
 
