@@ -13,7 +13,7 @@ import { preset, type VtaConfig } from '../../isa/config.ts';
 import { runImage as simRun } from '../../sim/fsim.ts';
 import { WebGpuDriver } from '../../webgpu/driver.ts';
 import { configVariant, testPrograms } from '../programs/index.ts';
-import { clearSram, clearSramBytes, initialMemory, requireWebGpu, webgpuAvailability } from './helpers.ts';
+import { clearSram, clearSramBytes, describeWithWebGpu, initialMemory, webgpuAvailability } from './helpers.ts';
 
 
 /** Configuration, `sramCopies` (undefined: the default), and whether to run only the hand-written programs and one random one. */
@@ -27,7 +27,7 @@ const CASES: [string, VtaConfig, number | undefined, boolean][] = [
 
 const avail = await webgpuAvailability(preset('default'));
 
-describe.runIf(avail.ok)(`corpus on webgpu (${avail.detail})`, () => {
+describeWithWebGpu(avail, 'corpus on webgpu', () => {
   describe.each(CASES)('%s', (_name, cfg, sramCopies, handWritten) => {
     const programs = testPrograms(cfg).filter((p) => !handWritten || !p.name.startsWith('random-') || p.name === 'random-1');
     const progBytes = Math.ceil(Math.max(...programs.map((p) => p.image.memBytes)) / 256) * 256;
@@ -55,12 +55,5 @@ describe.runIf(avail.ok)(`corpus on webgpu (${avail.detail})`, () => {
       expect(first, `first differing DRAM byte (region ${region?.name ?? '-'})`).toBe(-1);
       expect(got.counters).toEqual(sim.counters);
     });
-  });
-});
-
-describe.runIf(!avail.ok)('corpus on webgpu', () => {
-  it.skipIf(!requireWebGpu)(`SKIPPED, no adapter: ${avail.detail}`, () => {});
-  it.runIf(requireWebGpu)('needs an adapter (VTA_REQUIRE_WEBGPU=1)', () => {
-    expect.fail(avail.detail);
   });
 });

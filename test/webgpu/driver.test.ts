@@ -13,7 +13,7 @@ import { encodeProgram } from '../../isa/codec.ts';
 import { preset } from '../../isa/config.ts';
 import type { ProgramImage } from '../../isa/image.ts';
 import { WebGpuDriver } from '../../webgpu/driver.ts';
-import { initialMemory, requireWebGpu, webgpuAvailability } from './helpers.ts';
+import { describeWithWebGpu, initialMemory, webgpuAvailability } from './helpers.ts';
 import { refRun, refState, type RefState } from './reference.ts';
 
 const cfg = preset('default');
@@ -28,7 +28,7 @@ const rnd = (seed: number, n: number, lo: number, hi: number) => {
   });
 };
 
-describe.runIf(avail.ok)(`webgpu driver (${avail.detail})`, () => {
+describeWithWebGpu(avail, 'webgpu driver', () => {
   let d: WebGpuDriver;
   /** The reference's SRAM, kept across runs like the device's. */
   let ref: RefState;
@@ -221,12 +221,5 @@ try {
     const out = JSON.parse(line) as { code: string; message: string };
     expect(out.code).toBe('VTA_WEBGPU_UNAVAILABLE');
     expect(out.message).toMatch(/no WebGPU adapter found: .*(libvulkan|VK_ICD_FILENAMES)/);
-  });
-});
-
-describe.runIf(!avail.ok)('webgpu driver', () => {
-  it.skipIf(!requireWebGpu)(`SKIPPED, no adapter: ${avail.detail}`, () => {});
-  it.runIf(requireWebGpu)('needs an adapter (VTA_REQUIRE_WEBGPU=1)', () => {
-    expect.fail(avail.detail);
   });
 });

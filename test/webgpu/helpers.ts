@@ -4,6 +4,7 @@
  * VTA_REQUIRE_WEBGPU=1 (CI, where SwiftShader is installed) a missing adapter fails the suite.
  */
 import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import type { VtaConfig } from '../../isa/config.ts';
 import { encodeProgram } from '../../isa/codec.ts';
 import type { ProgramImage } from '../../isa/image.ts';
@@ -43,7 +44,25 @@ export function webgpuAvailability(cfg: VtaConfig): Promise<Availability> {
   return probed;
 }
 
-export const requireWebGpu = process.env.VTA_REQUIRE_WEBGPU === '1';
+const requireWebGpu = process.env.VTA_REQUIRE_WEBGPU === '1';
+
+/**
+ * A describe block that needs an adapter. Without one it is skipped with the reason in its name,
+ * or, with VTA_REQUIRE_WEBGPU=1, replaced by one failing test.
+ */
+export function describeWithWebGpu(avail: Availability, title: string, body: () => void): void {
+  if (avail.ok) {
+    describe(`${title} (${avail.detail})`, body);
+  } else if (requireWebGpu) {
+    describe(title, () => {
+      it('needs an adapter (VTA_REQUIRE_WEBGPU=1)', () => {
+        expect.fail(avail.detail);
+      });
+    });
+  } else {
+    describe.skip(`${title} [SKIPPED, no adapter: ${avail.detail}]`, body);
+  }
+}
 
 /** Loads an image into a fresh driver, runs it, and returns the whole device memory afterwards. */
 export async function runImage(
