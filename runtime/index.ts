@@ -24,6 +24,7 @@ import { driverFactory } from './targets.ts';
 export type { InferenceProfile, InputValue, LayerProfile } from './model.ts';
 export type { TargetName } from './driver.ts';
 export { InputError, TargetError, ClosedError, ModelLoadError } from './errors.ts';
+export { ModelFormatError } from '../compiler/artifact/format.ts';
 
 export interface RuntimeOptions {
   target: TargetName;
