@@ -18,13 +18,14 @@ import type { Tensor } from '../compiler/tensor/tensor.ts';
 import type { DeviceDriver, TargetName } from './driver.ts';
 import { ClosedError } from './errors.ts';
 import { DeviceMemory } from './memory.ts';
-import { LoadedModel, type InferenceProfile, type InputValue } from './model.ts';
+import { LoadedModel, type InferenceProfile, type InputValue, type RunOptions } from './model.ts';
 import { driverFactory } from './targets.ts';
 
-export type { InferenceProfile, InputValue, LayerProfile } from './model.ts';
+export type { InferenceProfile, InputValue, LayerProfile, RunOptions } from './model.ts';
 export type { TargetName } from './driver.ts';
 export { InputError, TargetError, ClosedError, ModelLoadError } from './errors.ts';
 export { ModelFormatError } from '../compiler/artifact/format.ts';
+export { RunTimeoutError } from '../isa/device-errors.ts';
 
 export interface RuntimeOptions {
   target: TargetName;
@@ -61,8 +62,8 @@ export class Model {
   }
 
   /** Runs one inference; inputs by name. Queued behind any run already in progress. */
-  run(inputs: Readonly<Record<string, InputValue>>): Promise<Record<string, Tensor>> {
-    return this.rt.enqueue(() => this.loaded.run(inputs));
+  run(inputs: Readonly<Record<string, InputValue>>, opts?: RunOptions): Promise<Record<string, Tensor>> {
+    return this.rt.enqueue(() => this.loaded.run(inputs, opts));
   }
 
   /** The profile of the last completed inference, or null. */
