@@ -17,12 +17,13 @@ import { loadConfig, type VtaConfig } from '../isa/config.ts';
 import type { Tensor } from '../compiler/tensor/tensor.ts';
 import type { DeviceDriver, TargetName } from './driver.ts';
 import { ClosedError } from './errors.ts';
-import { DeviceMemory } from './memory.ts';
+import { DeviceMemory, type DeviceMemoryState } from './memory.ts';
 import { LoadedModel, type InferenceProfile, type InputValue, type RunOptions } from './model.ts';
 import { driverFactory } from './targets.ts';
 
 export type { InferenceProfile, InputValue, LayerProfile, RunOptions } from './model.ts';
 export type { TargetName } from './driver.ts';
+export type { DeviceMemoryState } from './memory.ts';
 export { InputError, TargetError, ClosedError, ModelLoadError } from './errors.ts';
 export { ModelFormatError } from '../compiler/artifact/format.ts';
 export { RunTimeoutError } from '../isa/device-errors.ts';
@@ -110,6 +111,11 @@ export class Runtime {
       const loaded = await LoadedModel.load(name, compiled, this.driver, this.memory, this.log, this.timeoutMs);
       return new Model(this, loaded);
     });
+  }
+
+  /** The device memory allocator's state now (what loaded models hold), for monitoring and leak checks. */
+  memoryState(): DeviceMemoryState {
+    return this.memory.state();
   }
 
   /** Waits for queued work, then closes the device (which frees every model's memory with it). */

@@ -1,5 +1,5 @@
 /**
- * Shared by the fault tests of every target: the bundled digits CNN compiled for a target, a few
+ * Shared by the fault tests of every target and the soak (test/soak): the bundled digits CNN compiled for a target, a few
  * bundled images, a runtime over a driver the test holds (to inject faults through it), and the
  * check every fault test makes: the fault is reported as a typed error, and the next run of the
  * same loaded model gives exactly the outputs it gave before the fault.
@@ -20,8 +20,8 @@ import { DeviceMemory } from '../../runtime/memory.ts';
 const example = (p: string) => fileURLToPath(new URL(`../../examples/digits/${p}`, import.meta.url));
 
 /** The bundled digits CNN (examples/digits), calibrated on its bundled images, compiled for `target`. */
-export function compiledDigits(target: TargetName): Uint8Array {
-  return encodeModel(compileOnnx(example('digits_cnn.onnx'), { target, calibration: example('calib_x.npy') }).model);
+export function compiledDigits(target: TargetName, opts: { firstConv?: 'cpu' | 'vta' } = {}): Uint8Array {
+  return encodeModel(compileOnnx(example('digits_cnn.onnx'), { target, calibration: example('calib_x.npy'), cycles: 'skip', ...opts }).model);
 }
 
 /** The first `n` bundled test images, 1x1x16x16 each. */
