@@ -1,10 +1,14 @@
 // A damaged .vta file (bytes flipped, cut short, bytes added) must be refused with ModelFormatError
 // before anything reaches the device: no write, no run, no device memory taken.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel, ModelFormatError } from '../../compiler/artifact/format.ts';
+import { writeNpy } from '../../compiler/tensor/npy.ts';
 import { compileOnnx } from '../../compiler/compile.ts';
 import { splitSamples } from '../../compiler/quant/calibrate.ts';
 import { readNpy } from '../../compiler/tensor/npy.ts';
@@ -135,6 +139,29 @@ describe('damaged compiled models', () => {
     await expect(rt.load(new Uint8Array(0), 'empty.vta')).rejects.toThrow(/^empty\.vta: not a compiled VTA model \(the file is empty\)/);
     await rt.close();
   });
+
+  it('vta-run refuses a damaged file with one error line and exit code 1, and runs the whole one', () => {
+    const work = mkdtempSync(join(tmpdir(), 'vta-damaged-'));
+    try {
+      const flipped = good.slice();
+      flipped[good.length >> 1]! ^= 0x01;
+      writeFileSync(join(work, 'good.vta'), good);
+      writeFileSync(join(work, 'bad.vta'), flipped);
+      const [x] = splitSamples(readNpy(readFileSync(example('test_x.npy'))), [1, 1, 16, 16]);
+      writeFileSync(join(work, 'x.npy'), writeNpy(x!));
+      const vtaRun = (file: string) =>
+        spawnSync(process.execPath, [fileURLToPath(new URL('../../bin/vta-run.mjs', import.meta.url)), file, '--target', 'sim', '--input', 'input=x.npy', '--output', 'y.npy'], { cwd: work, encoding: 'utf8' });
+      const bad = vtaRun('bad.vta');
+      expect(bad.status).toBe(1);
+      expect(bad.stderr.trim()).toMatch(/^error: bad\.vta: the file is damaged \(its contents do not match their SHA-256 digest\)[^\n]*$/);
+      expect(bad.stdout).toBe('');
+      const ok = vtaRun('good.vta');
+      expect(ok.stderr).toBe('');
+      expect(ok.status).toBe(0);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('names the version of a file written in format version 1 (a bare CompiledModel)', async () => {
     // Version 1 files began with field 1, the version, as a varint: 08 01, then the fingerprint.
