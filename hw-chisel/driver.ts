@@ -4,8 +4,11 @@
  * `sh hw-chisel/build.sh`. It implements runtime/driver.ts's DeviceDriver.
  *
  * Every stream is decoded and validated on the host (isa/validate.ts: fields, ranges, the token
- * schedule and FINISH ordering) before the core sees it. Out-of-range micro-op indices are not
- * checked here; the core wraps them to the buffer's index width.
+ * schedule and FINISH ordering, and micro-op indices, which the core would wrap to the buffer's
+ * index width) before the core sees it, unless the diagnostic option checkStreams is false.
+ * A run is bounded by its wall-clock timeout and, with targetOptions.cycleBudget, by cycles from
+ * launch (a core that never reaches FINISH); either resets the core, which keeps its SRAM and DRAM
+ * and serves the next run.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,6 +28,18 @@ export const ADDON_PATH = fileURLToPath(new URL('./build/Release/vta_tsim.node',
 export interface TsimOptions {
   /** Cycles from a DRAM read request to its first beat, and from a write burst's last beat to its ack. */
   dramLatency?: number;
+  /**
+   * Cycles a run may take from launch before the core is taken to be hung (it never reached
+   * FINISH): the run rejects with TsimCycleBudgetError and the core is reset. 0 (default): only
+   * the wall-clock timeout bounds a run.
+   */
+  cycleBudget?: number;
+  /**
+   * Diagnostic, for testing the core's own fault handling: false sends streams to the core without
+   * the host's validation, so a stream with no FINISH or a dependency-token deadlock reaches it and
+   * runs until the cycle budget or the timeout. Default true.
+   */
+  checkStreams?: boolean;
 }
 export const DEFAULT_DRAM_LATENCY = 32;
 
@@ -38,7 +53,7 @@ interface NativeRun {
 interface NativeDevice {
   write(offset: number, data: Uint8Array): number;
   read(offset: number, into: Uint8Array): number;
-  run(insnOffset: number, count: number, timeoutMs: number): Promise<NativeRun>;
+  run(insnOffset: number, count: number, timeoutMs: number, maxCycles: number): Promise<NativeRun>;
   close(): void;
 }
 interface NativeModule {
@@ -49,6 +64,18 @@ interface NativeModule {
 }
 const STATUS_OK = 0;
 const STATUS_TIMEOUT = 1;
+const STATUS_CYCLE_BUDGET = 3;
+
+/** A run that did not reach FINISH within the cycle budget (targetOptions.cycleBudget); the core was reset. */
+export class TsimCycleBudgetError extends RunTimeoutError {
+  constructor(
+    timeoutMs: number,
+    readonly cycleBudget: number,
+    message: string,
+  ) {
+    super('tsim', timeoutMs, message);
+  }
+}
 
 /** The addon is not built (run `sh hw-chisel/build.sh`) or does not load. */
 export class TsimUnavailableError extends VtaError {
@@ -78,14 +105,20 @@ export function tsimAvailable(): boolean {
 
 function parseOptions(raw: Record<string, unknown> | undefined): Required<TsimOptions> {
   const o = raw ?? {};
+  const known = ['dramLatency', 'cycleBudget', 'checkStreams'];
   for (const k of Object.keys(o)) {
-    if (k !== 'dramLatency') throw new VtaError('VTA_TARGET_OPTION', `tsim: unknown target option "${k}" (known: dramLatency)`);
+    if (!known.includes(k)) throw new VtaError('VTA_TARGET_OPTION', `tsim: unknown target option "${k}" (known: ${known.join(', ')})`);
   }
-  const lat = o.dramLatency ?? DEFAULT_DRAM_LATENCY;
-  if (typeof lat !== 'number' || !Number.isInteger(lat) || lat < 0 || lat > 1 << 20) {
-    throw new VtaError('VTA_TARGET_OPTION', `tsim: target option dramLatency must be an integer in [0, ${1 << 20}], got ${JSON.stringify(lat)}`);
-  }
-  return { dramLatency: lat };
+  const integer = (k: string, fallback: number, max: number): number => {
+    const v = o[k] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+      throw new VtaError('VTA_TARGET_OPTION', `tsim: target option ${k} must be an integer in [0, ${max}], got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  const check = o.checkStreams ?? true;
+  if (typeof check !== 'boolean') throw new VtaError('VTA_TARGET_OPTION', `tsim: target option checkStreams must be a boolean, got ${JSON.stringify(check)}`);
+  return { dramLatency: integer('dramLatency', DEFAULT_DRAM_LATENCY, 1 << 20), cycleBudget: integer('cycleBudget', 0, Number.MAX_SAFE_INTEGER), checkStreams: check };
 }
 
 export class TsimDriver implements DeviceDriver {
@@ -96,9 +129,13 @@ export class TsimDriver implements DeviceDriver {
   private constructor(
     readonly config: VtaConfig,
     readonly memBytes: number,
-    readonly dramLatency: number,
+    private readonly options: Required<TsimOptions>,
     private readonly dev: NativeDevice,
   ) {}
+
+  get dramLatency(): number {
+    return this.options.dramLatency;
+  }
 
   static async open(opts: DriverOptions): Promise<TsimDriver> {
     const o = parseOptions(opts.targetOptions);
@@ -113,7 +150,7 @@ export class TsimDriver implements DeviceDriver {
         `tsim: the core was generated for configuration ${native.fingerprint} with a ${native.busBits}-bit bus, not ${opts.config.fingerprint} with a ${opts.config.BUS_WIDTH}-bit bus (${opts.config.name}); regenerate IsaConstants.scala and rebuild`,
       );
     }
-    return new TsimDriver(opts.config, opts.memBytes, o.dramLatency, new native.Device(opts.memBytes, o.dramLatency));
+    return new TsimDriver(opts.config, opts.memBytes, o, new native.Device(opts.memBytes, o.dramLatency));
   }
 
   /** Runs `op` after every earlier operation (a run holds the core until it ends). */
@@ -154,22 +191,30 @@ export class TsimDriver implements DeviceDriver {
       const bytes = new Uint8Array(count * INSN_BYTES);
       this.dev.read(insnOffset, bytes);
       const insns = decodeProgram(this.config, bytes);
-      const order = validateProgram(this.config, insns, { memBytes: this.memBytes });
-      // The core wraps out-of-range SRAM indices; catch them on the host from the micro-ops it will load.
-      const uopRanges = uopLoadRanges(insns);
-      const uopData = uopRanges.map(([start, end]) => {
-        const data = new Uint8Array(end - start);
-        this.dev.read(start, data);
-        return data;
-      });
-      checkStreamUops(this.config, insns, order, new MemorySnapshot(uopRanges, uopData));
-      const r = await this.dev.run(insnOffset, count, opts.timeoutMs);
+      if (this.options.checkStreams) this.check(insns);
+      const { cycleBudget } = this.options;
+      const r = await this.dev.run(insnOffset, count, opts.timeoutMs, cycleBudget);
       if (r.status === STATUS_TIMEOUT) {
         throw new RunTimeoutError('tsim', opts.timeoutMs, `${what} did not finish within ${opts.timeoutMs} ms; the core was reset`);
+      }
+      if (r.status === STATUS_CYCLE_BUDGET) {
+        throw new TsimCycleBudgetError(opts.timeoutMs, cycleBudget, `${what} did not reach FINISH within its budget of ${cycleBudget} cycles (the core hung or the stream never ends); the core was reset`);
       }
       if (r.status !== STATUS_OK) throw new VtaError('VTA_DEVICE', `tsim: ${what}: the simulator returned status ${r.status}`);
       return { counters: profilerCounters(this.config, r), insnCycles: insnCycles(insns, r.retired) };
     });
+  }
+
+  /** Host validation: fields, ranges, the token schedule, FINISH, and micro-op indices (the core wraps out-of-range ones). */
+  private check(insns: Insn[]): void {
+    const order = validateProgram(this.config, insns, { memBytes: this.memBytes });
+    const uopRanges = uopLoadRanges(insns);
+    const uopData = uopRanges.map(([start, end]) => {
+      const data = new Uint8Array(end - start);
+      this.dev.read(start, data);
+      return data;
+    });
+    checkStreamUops(this.config, insns, order, new MemorySnapshot(uopRanges, uopData));
   }
 
   close(): Promise<void> {

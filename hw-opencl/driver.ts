@@ -313,6 +313,17 @@ export class IntelFoclDriver implements DeviceDriver {
     }
   }
 
+  /**
+   * Diagnostic, for testing fault handling: the next run that reaches the core runs, then OpenCL
+   * reports `clStatus` (a negative OpenCL error code; default -5, CL_OUT_OF_RESOURCES) as the
+   * kernel command's execution status, as a device fault mid-run shows. The run rejects with
+   * OpenClError and the driver serves the next operation.
+   */
+  injectRunError(clStatus = -5): void {
+    if (this.closed) throw new DeviceClosedError('intelfocl', 'injectRunError');
+    clSync('injecting a run error', () => this.dev.failNextRun(clStatus));
+  }
+
   close(): Promise<void> {
     if (this.closed) return Promise.reject(new DeviceClosedError('intelfocl', 'close'));
     const done = this.tail.then(() => this.dev.release());

@@ -47,6 +47,8 @@ export interface NativeDevice {
   write(handle: number, offset: number, data: Uint8Array): Promise<void>;
   read(handle: number, offset: number, length: number): Promise<Uint8Array>;
   run(handle: number, insnIndex: number, insnCount: number, budget: number): Promise<NativeRunResult>;
+  /** Diagnostic: the next run's kernel runs, then its command reports `status` (a negative OpenCL code). */
+  failNextRun(status: number): void;
   release(): void;
 }
 

@@ -17,13 +17,16 @@ import { loadConfig, type VtaConfig } from '../isa/config.ts';
 import type { Tensor } from '../compiler/tensor/tensor.ts';
 import type { DeviceDriver, TargetName } from './driver.ts';
 import { ClosedError } from './errors.ts';
-import { DeviceMemory } from './memory.ts';
-import { LoadedModel, type InferenceProfile, type InputValue } from './model.ts';
+import { DeviceMemory, type DeviceMemoryState } from './memory.ts';
+import { LoadedModel, type InferenceProfile, type InputValue, type RunOptions } from './model.ts';
 import { driverFactory } from './targets.ts';
 
-export type { InferenceProfile, InputValue, LayerProfile } from './model.ts';
+export type { InferenceProfile, InputValue, LayerProfile, RunOptions } from './model.ts';
 export type { TargetName } from './driver.ts';
+export type { DeviceMemoryState } from './memory.ts';
 export { InputError, TargetError, ClosedError, ModelLoadError } from './errors.ts';
+export { ModelFormatError } from '../compiler/artifact/format.ts';
+export { RunTimeoutError } from '../isa/device-errors.ts';
 
 export interface RuntimeOptions {
   target: TargetName;
@@ -60,8 +63,8 @@ export class Model {
   }
 
   /** Runs one inference; inputs by name. Queued behind any run already in progress. */
-  run(inputs: Readonly<Record<string, InputValue>>): Promise<Record<string, Tensor>> {
-    return this.rt.enqueue(() => this.loaded.run(inputs));
+  run(inputs: Readonly<Record<string, InputValue>>, opts?: RunOptions): Promise<Record<string, Tensor>> {
+    return this.rt.enqueue(() => this.loaded.run(inputs, opts));
   }
 
   /** The profile of the last completed inference, or null. */
@@ -108,6 +111,11 @@ export class Runtime {
       const loaded = await LoadedModel.load(name, compiled, this.driver, this.memory, this.log, this.timeoutMs);
       return new Model(this, loaded);
     });
+  }
+
+  /** The device memory allocator's state now (what loaded models hold), for monitoring and leak checks. */
+  memoryState(): DeviceMemoryState {
+    return this.memory.state();
   }
 
   /** Waits for queued work, then closes the device (which frees every model's memory with it). */

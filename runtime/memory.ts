@@ -26,4 +26,17 @@ export class DeviceMemory {
   get freeBytes(): number {
     return this.allocator.freeBytes;
   }
+
+  /** The allocator's state: equal snapshots mean the same blocks are free and the same number live. */
+  state(): DeviceMemoryState {
+    return { size: this.size, freeBytes: this.allocator.freeBytes, liveAllocations: this.allocator.liveCount, freeBlocks: this.allocator.freeBlocks() };
+  }
+}
+
+export interface DeviceMemoryState {
+  size: number;
+  freeBytes: number;
+  liveAllocations: number;
+  /** Sorted by address; adjacent free blocks are merged, so a fully free memory is one block. */
+  freeBlocks: { addr: number; size: number }[];
 }

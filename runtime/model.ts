@@ -45,6 +45,12 @@ export interface InferenceProfile {
   counters: Record<string, number>;
 }
 
+/** Options of one `run`. */
+export interface RunOptions {
+  /** Longest each device run of this inference may take (default: the runtime's timeoutMs). */
+  timeoutMs?: number;
+}
+
 type Action =
   | { kind: 'cpu'; op: CpuOp }
   | { kind: 'toDevice'; copy: DeviceCopy }
@@ -177,7 +183,7 @@ export class LoadedModel {
     return out;
   }
 
-  async run(feeds: Readonly<Record<string, InputValue>>): Promise<Record<string, Tensor>> {
+  async run(feeds: Readonly<Record<string, InputValue>>, opts: RunOptions = {}): Promise<Record<string, Tensor>> {
     if (this.closed) throw new ClosedError(`model ${this.name}`);
     const t0 = performance.now();
     const values = this.normalizeInputs(feeds);
@@ -215,7 +221,7 @@ export class LoadedModel {
         case 'run': {
           const r = this.runs[a.run]!;
           const started = performance.now();
-          const result = await this.driver.run(r.insnAddr, r.plan.insns.length, { timeoutMs: this.timeoutMs });
+          const result = await this.driver.run(r.insnAddr, r.plan.insns.length, { timeoutMs: opts.timeoutMs ?? this.timeoutMs });
           profile.deviceMs += performance.now() - started;
           profile.deviceRuns++;
           for (const [k, v] of Object.entries(result.counters)) profile.counters[k] = (profile.counters[k] ?? 0) + v;

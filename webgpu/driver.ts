@@ -11,6 +11,12 @@
  *
  * Timeouts: a submitted GPU command cannot be aborted. A run that passes its timeout rejects with
  * RunTimeoutError; the GPU finishes the work it was given, and the next operation waits for it.
+ *
+ * A lost device (a driver reset, a removed GPU, or `loseDevice`): the operation in flight rejects
+ * with WebGpuError, and the next operation opens a new device and uploads device memory again from
+ * the host's copy. What the lost device held and the host had not read back (the bytes its runs'
+ * STOREs wrote) is gone: reading such bytes, or a run loading them, is a WebGpuError until a write
+ * or a later run's STORE gives them a value again. The SRAMs start zeroed, as after a reset.
  */
 import pino from 'pino';
 import type { VtaConfig } from '../isa/config.ts';
@@ -103,6 +109,41 @@ interface CachedRun {
 /** Planned runs kept per driver. */
 const RUN_CACHE_SIZE = 32;
 
+/** What lives on one GPU device, lost with it and opened again by `recover`. */
+interface OnGpu {
+  gpu: Gpu;
+  dram: GPUBuffer;
+  sram: GPUBuffer[];
+  executor: Executor;
+  /** Why the device was lost, once it is. */
+  lost: string | null;
+}
+
+/** Opens a device with the driver's buffers (DRAM, then the inp, wgt and acc SRAMs) and its pipelines. */
+async function openOnGpu(cfg: VtaConfig, o: WebGpuOptions, sizes: { dram: number; inp: number; wgt: number; acc: number }): Promise<OnGpu> {
+  const gpu = await openGpu({
+    maxBindingBytes: Math.max(sizes.dram, sizes.inp, sizes.wgt, sizes.acc),
+    dawnFlags: o.dawnFlags,
+    powerPreference: o.powerPreference,
+  });
+  const { device } = gpu;
+  try {
+    const usage = gpu.globals.GPUBufferUsage;
+    device.pushErrorScope('out-of-memory');
+    const buf = (label: string, size: number) => device.createBuffer({ label, size, usage: usage.STORAGE | usage.COPY_SRC | usage.COPY_DST });
+    const dram = buf('vta dram', sizes.dram);
+    const sram = [buf('vta inp', sizes.inp), buf('vta wgt', sizes.wgt), buf('vta acc', sizes.acc)];
+    const oom = await device.popErrorScope();
+    if (oom) throw new WebGpuError(`allocating ${sizes.dram} bytes of device memory failed: ${oom.message}`);
+    const [inp, wgt, acc] = sram as [GPUBuffer, GPUBuffer, GPUBuffer];
+    const executor = await Executor.create(gpu, cfg, { dram, inp, wgt, acc });
+    return { gpu, dram, sram, executor, lost: null };
+  } catch (e) {
+    device.destroy();
+    throw e;
+  }
+}
+
 const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
@@ -123,31 +164,86 @@ export class WebGpuDriver implements DeviceDriver {
   /** Settles when the GPU has finished all submitted work (a timed-out run's included). */
   private gpuIdle: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private lost: string | null = null;
+  /** Bytes a lost device held that the host had not read back: no value until written again. */
+  private readonly lostBytes = new ByteRanges();
+  /** Devices lost so far; their Dawn instances stay reachable (collecting one with callbacks pending crashes the process). */
+  private readonly lostDevices: Gpu[] = [];
+  /** `loseDevice('next-run')` was asked for. */
+  private loseInNextRun = false;
 
   private constructor(
     readonly config: VtaConfig,
     readonly memBytes: number,
-    private readonly gpu: Gpu,
-    private readonly dram: GPUBuffer,
-    private readonly sram: GPUBuffer[],
-    private readonly executor: Executor,
+    private onGpu: OnGpu,
+    private readonly options: WebGpuOptions,
+    private readonly sizes: { dram: number; inp: number; wgt: number; acc: number },
     /** Copies of each SRAM on the GPU. */
     readonly sramCopies: number,
   ) {
-    this.adapter = gpu.description;
-    this.shadow = new Uint8Array(dram.size);
+    this.adapter = onGpu.gpu.description;
+    this.shadow = new Uint8Array(sizes.dram);
     this.shadowWords = new Uint32Array(this.shadow.buffer);
     this.uops = new Uint32Array(config.UOP_DEPTH);
     this.planner = new Planner(config);
     this.scheduler = new Scheduler(config, sramCopies);
-    void gpu.device.lost.then((info) => {
+    this.watch(onGpu);
+  }
+
+  private watch(on: OnGpu): void {
+    void on.gpu.device.lost.then((info) => {
       if (!this.closed) {
-        this.lost = info.message || info.reason;
+        on.lost = info.message || info.reason;
         log.error({ reason: info.reason, message: info.message }, 'GPU device lost');
       }
     });
-    gpu.device.addEventListener('uncapturederror', (ev) => log.error({ err: (ev as GPUUncapturedErrorEvent).error.message }, 'uncaptured GPU error'));
+    on.gpu.device.addEventListener('uncapturederror', (ev) => log.error({ err: (ev as GPUUncapturedErrorEvent).error.message }, 'uncaptured GPU error'));
+  }
+
+  /** Devices lost and opened again since the driver opened. */
+  get recoveries(): number {
+    return this.lostDevices.length;
+  }
+
+  private get gpu(): Gpu {
+    return this.onGpu.gpu;
+  }
+  private get dram(): GPUBuffer {
+    return this.onGpu.dram;
+  }
+  private get executor(): Executor {
+    return this.onGpu.executor;
+  }
+
+  /**
+   * Diagnostic, for testing fault handling: destroys the GPU device through Dawn (device.destroy()),
+   * a real loss: work in flight is dropped and the GPU's buffers are gone. 'now' loses it at once;
+   * 'next-run' during the next run, after its work is submitted and before it completes.
+   */
+  loseDevice(when: 'now' | 'next-run' = 'now'): void {
+    if (this.closed) throw new DeviceClosedError('webgpu', 'loseDevice');
+    if (when === 'now') this.gpu.device.destroy();
+    else this.loseInNextRun = true;
+  }
+
+  /**
+   * Opens a new device in place of a lost one and uploads the host's copy of device memory. The
+   * bytes only the lost device held are marked lost (and zeroed on the host).
+   */
+  private async recover(): Promise<void> {
+    const lost = this.onGpu;
+    const on = await openOnGpu(this.config, this.options, this.sizes);
+    this.lostDevices.push(lost.gpu);
+    this.runs = [];
+    for (const [a, b] of this.stale.list()) {
+      this.lostBytes.add(a, b);
+      this.shadow.fill(0, a, b);
+    }
+    this.stale.remove(0, this.shadow.length);
+    on.gpu.device.queue.writeBuffer(on.dram, 0, this.shadow.buffer, 0, this.shadow.length);
+    this.onGpu = on;
+    this.watch(on);
+    this.gpuIdle = Promise.resolve();
+    log.warn({ lost: lost.lost, recoveries: this.lostDevices.length }, 'GPU device opened again after a loss; device memory uploaded from the host copy');
   }
 
   static async open(opts: DriverOptions): Promise<WebGpuDriver> {
@@ -160,37 +256,27 @@ export class WebGpuDriver implements DeviceDriver {
     const largest = Math.max(...geometry.map((g) => g.stride * 4));
     const copies = Math.max(1, Math.min(o.sramCopies ?? DEFAULT_SRAM_COPIES, Math.floor(MAX_SRAM_BYTES / largest)));
     const [inpBytes, wgtBytes, accBytes] = geometry.map((g) => g.stride * 4 * copies) as [number, number, number];
-    const dramBytes = align4(opts.memBytes);
-    const gpu = await openGpu({
-      maxBindingBytes: Math.max(dramBytes, inpBytes, wgtBytes, accBytes),
-      dawnFlags: o.dawnFlags,
-      powerPreference: o.powerPreference,
-    });
-    const { device } = gpu;
-    try {
-      const usage = gpu.globals.GPUBufferUsage;
-      device.pushErrorScope('out-of-memory');
-      const buf = (label: string, size: number) => device.createBuffer({ label, size, usage: usage.STORAGE | usage.COPY_SRC | usage.COPY_DST });
-      const dram = buf('vta dram', dramBytes);
-      const sram = [buf('vta inp', inpBytes), buf('vta wgt', wgtBytes), buf('vta acc', accBytes)];
-      const oom = await device.popErrorScope();
-      if (oom) throw new WebGpuError(`allocating ${dramBytes} bytes of device memory failed: ${oom.message}`);
-      const [inp, wgt, acc] = sram as [GPUBuffer, GPUBuffer, GPUBuffer];
-      const executor = await Executor.create(gpu, cfg, { dram, inp, wgt, acc });
-      log.info({ adapter: gpu.description, packedDot: gpu.packedDot, software: gpu.software, copies }, 'webgpu device ready');
-      return new WebGpuDriver(cfg, opts.memBytes, gpu, dram, sram, executor, copies);
-    } catch (e) {
-      device.destroy();
-      throw e;
-    }
+    const sizes = { dram: align4(opts.memBytes), inp: inpBytes, wgt: wgtBytes, acc: accBytes };
+    const on = await openOnGpu(cfg, o, sizes);
+    log.info({ adapter: on.gpu.description, packedDot: on.gpu.packedDot, software: on.gpu.software, copies }, 'webgpu device ready');
+    return new WebGpuDriver(cfg, opts.memBytes, on, o, sizes, copies);
   }
 
-  /** Runs `op` after every earlier operation has ended (a timed-out run's GPU work included). */
+  /**
+   * Runs `op` after every earlier operation has ended (a timed-out run's GPU work included), on a
+   * device opened again first if the last one was lost.
+   */
   private serialize<T>(what: string, op: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new DeviceClosedError('webgpu', what));
-    const result = this.tail.then(() => this.gpuIdle).then(() => {
+    const result = this.tail.then(() => this.gpuIdle).then(async () => {
       if (this.closed) throw new DeviceClosedError('webgpu', what);
-      if (this.lost !== null) throw new WebGpuError(`${what}: the GPU device was lost (${this.lost})`);
+      if (this.onGpu.lost !== null) {
+        try {
+          await this.recover();
+        } catch (e) {
+          throw new WebGpuError(`${what}: the GPU device was lost (${this.onGpu.lost}) and could not be opened again: ${(e as Error).message}`, { cause: e });
+        }
+      }
       return op();
     });
     this.tail = result.catch(() => undefined);
@@ -199,6 +285,14 @@ export class WebGpuDriver implements DeviceDriver {
 
   private checkRange(what: string, offset: number, length: number): void {
     checkDeviceRange('webgpu', this.memBytes, what, offset, length);
+  }
+
+  /** Refuses to use bytes that went with a lost device as if they held data; `rewritten` are given a value earlier in the same run. */
+  private checkNotLost(what: string, start: number, end: number, rewritten?: ByteRanges): void {
+    const lost = this.lostBytes.within(start, end);
+    if (lost && !rewritten?.covers(lost[0], lost[1])) {
+      throw new WebGpuError(`${what}: bytes [${lost[0]}, ${lost[1]}) were lost with the GPU device (a run wrote them and they were never read back); write them again first`);
+    }
   }
 
   /** Makes the host copy of [start, end) current, reading stale bytes back from the GPU. */
@@ -234,6 +328,7 @@ export class WebGpuDriver implements DeviceDriver {
     return this.serialize('write', async () => {
       if (copy.length === 0) return;
       const end = offset + copy.length;
+      this.lostBytes.remove(offset, end);
       const a = Math.floor(offset / 4) * 4;
       const b = align4(end);
       // The GPU takes whole words: the bytes beside the range must be current on the host.
@@ -252,6 +347,7 @@ export class WebGpuDriver implements DeviceDriver {
       return Promise.reject(e);
     }
     return this.serialize('read', async () => {
+      this.checkNotLost(`read of [${offset}, ${offset + length})`, offset, offset + length);
       await this.refresh(offset, offset + length);
       return this.shadow.slice(offset, offset + length);
     });
@@ -285,7 +381,10 @@ export class WebGpuDriver implements DeviceDriver {
     );
     if (hit) {
       const stats = noStats();
-      for (const [a, b] of hit.stores) this.stale.add(a, b);
+      for (const [a, b] of hit.stores) {
+        this.stale.add(a, b);
+        this.lostBytes.remove(a, b);
+      }
       hit.uopsLoaded.forEach((k, i) => (this.uops[k] = hit.uopsLoadedValues[i]!));
       const scopes = this.pushScopes();
       this.executor.run(hit.prepared, stats);
@@ -333,6 +432,8 @@ export class WebGpuDriver implements DeviceDriver {
         let p: PlannedInsn | null = null;
         switch (insn.opcode) {
           case 'LOAD': {
+            const range = dramRange(cfg, insn);
+            if (range) this.checkNotLost(`${what}: instruction ${index}`, range[0], range[1], stores);
             if (insn.memory_type === 'UOP' && insn.x_size > 0 && insn.y_size > 0) {
               const [first, end] = dramRange(cfg, insn)!;
               if (this.stale.within(first, end)) {
@@ -378,6 +479,7 @@ export class WebGpuDriver implements DeviceDriver {
       if (planMs > timeoutMs) {
         throw new RunTimeoutError('webgpu', timeoutMs, `${what} did not finish within ${timeoutMs} ms: planning it on the host took ${planMs.toFixed(0)} ms${submitted ? ' (part of it was submitted and still runs)' : ''}`);
       }
+      for (const [a, b] of stores.list()) this.lostBytes.remove(a, b);
       // A run that had to stop for micro-ops a STORE wrote is not kept: its plan read the GPU.
       const keep = !submitted;
       const prepared = submit(keep);
@@ -433,8 +535,13 @@ export class WebGpuDriver implements DeviceDriver {
 
   /** Waits for the submitted work and its error scopes within what is left of the timeout. */
   private async finish(what: string, t0: number, timeoutMs: number, errors: Promise<(GPUError | null)[]>): Promise<void> {
-    const { device } = this.gpu;
+    const on = this.onGpu;
+    const { device } = on.gpu;
     const done = Promise.all([device.queue.onSubmittedWorkDone(), errors]);
+    if (this.loseInNextRun) {
+      this.loseInNextRun = false;
+      device.destroy();
+    }
     this.gpuIdle = done.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const left = Math.max(0, timeoutMs - (performance.now() - t0));
@@ -451,7 +558,8 @@ export class WebGpuDriver implements DeviceDriver {
       clearTimeout(timer);
     }
     if (err) throw new WebGpuError(`${what}: the GPU rejected the work: ${err.message}`);
-    if (this.lost !== null) throw new WebGpuError(`${what}: the GPU device was lost (${this.lost})`);
+    // Dawn settles the loss before the work it dropped; check it after the work, not before.
+    if (on.lost !== null) throw new WebGpuError(`${what}: the GPU device was lost (${on.lost}); the next operation opens it again`);
     this.lastRun!.totalMs = performance.now() - t0;
   }
 
@@ -461,7 +569,7 @@ export class WebGpuDriver implements DeviceDriver {
     return this.tail.then(() => this.gpuIdle).then(() => {
       for (const r of this.runs) this.executor.release(r.prepared);
       this.dram.destroy();
-      for (const b of this.sram) b.destroy();
+      for (const b of this.onGpu.sram) b.destroy();
       this.gpu.device.destroy();
     });
   }

@@ -61,6 +61,13 @@ export class ByteRanges {
     return lo < hi ? [lo, hi] : null;
   }
 
+  /** Whether every byte of [start, end) is in the set. */
+  covers(start: number, end: number): boolean {
+    if (start >= end) return true;
+    const r = this.ranges[this.first(start + 1)];
+    return r !== undefined && r[0] <= start && r[1] >= end;
+  }
+
   /** The stale ranges, merged. */
   list(): readonly (readonly [number, number])[] {
     return this.ranges;

@@ -61,7 +61,7 @@ class Device : public Napi::ObjectWrap<Device> {
     return Napi::Number::New(info.Env(), vta_tsim_read(sim_, off, data.Data(), data.ByteLength()));
   }
 
-  // run(insnOffset, count, timeoutMs) -> Promise<{status, cycles, counters}>
+  // run(insnOffset, count, timeoutMs, maxCycles) -> Promise<{status, cycles, counters}>
   Napi::Value Run(const Napi::CallbackInfo& info);
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -76,15 +76,16 @@ class Device : public Napi::ObjectWrap<Device> {
 
 class RunWorker : public Napi::AsyncWorker {
  public:
-  RunWorker(Napi::Env env, Device* dev, Napi::Object keep, uint64_t off, uint32_t count, double timeoutMs)
+  RunWorker(Napi::Env env, Device* dev, Napi::Object keep, uint64_t off, uint32_t count, double timeoutMs,
+            uint64_t maxCycles)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), dev_(dev), off_(off), count_(count),
-        timeoutMs_(timeoutMs) {
+        timeoutMs_(timeoutMs), maxCycles_(maxCycles) {
     keep_ = Napi::Persistent(keep);
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    status_ = vta_tsim_run(dev_->sim(), off_, count_, timeoutMs_);
+    status_ = vta_tsim_run(dev_->sim(), off_, count_, timeoutMs_, maxCycles_);
     cycles_ = vta_tsim_cycles(dev_->sim());
     for (int i = 0; i < vta_tsim_num_counters(); i++) counters_.push_back(vta_tsim_counter(dev_->sim(), i));
     for (int m = 0; m < 3; m++) {
@@ -119,6 +120,7 @@ class RunWorker : public Napi::AsyncWorker {
   uint64_t off_;
   uint32_t count_;
   double timeoutMs_;
+  uint64_t maxCycles_;
   int status_ = 0;
   uint32_t cycles_ = 0;
   std::vector<uint32_t> counters_;
@@ -130,7 +132,7 @@ Napi::Value Device::Run(const Napi::CallbackInfo& info) {
   busy = true;
   auto* w = new RunWorker(info.Env(), this, info.This().As<Napi::Object>(),
                           uint64_t(info[0].As<Napi::Number>().Int64Value()), info[1].As<Napi::Number>().Uint32Value(),
-                          info[2].As<Napi::Number>().DoubleValue());
+                          info[2].As<Napi::Number>().DoubleValue(), uint64_t(info[3].As<Napi::Number>().Int64Value()));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -164,7 +164,7 @@ int vta_tsim_read(vta_tsim* sim, uint64_t offset, void* dst, uint64_t len) {
   return VTA_TSIM_OK;
 }
 
-int vta_tsim_run(vta_tsim* sim, uint64_t insn_offset, uint32_t count, double timeout_ms) {
+int vta_tsim_run(vta_tsim* sim, uint64_t insn_offset, uint32_t count, double timeout_ms, uint64_t max_cycles) {
   if (insn_offset + uint64_t(count) * 16 > sim->dram.size()) return VTA_TSIM_RANGE;
   sim->writeReg(VTA_VCR_INSN_COUNT, count);
   sim->writeReg(VTA_VCR_INSN_ADDR, uint32_t(insn_offset));
@@ -184,6 +184,11 @@ int vta_tsim_run(vta_tsim* sim, uint64_t insn_offset, uint32_t count, double tim
         sim->recording = false;
         return VTA_TSIM_OK;
       }
+    }
+    if (max_cycles != 0 && sim->cycle - sim->launchCycle > max_cycles) {
+      sim->recording = false;
+      sim->reset();
+      return VTA_TSIM_CYCLE_BUDGET;
     }
     std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
     if (dt.count() > timeout_ms) {

@@ -10,7 +10,7 @@ extern "C" {
 
 typedef struct vta_tsim vta_tsim;
 
-enum vta_tsim_status { VTA_TSIM_OK = 0, VTA_TSIM_TIMEOUT = 1, VTA_TSIM_RANGE = 2 };
+enum vta_tsim_status { VTA_TSIM_OK = 0, VTA_TSIM_TIMEOUT = 1, VTA_TSIM_RANGE = 2, VTA_TSIM_CYCLE_BUDGET = 3 };
 
 // Allocates a core with mem_bytes of zeroed DRAM whose reads return their first beat
 // `latency` cycles after the request is accepted (later beats one per cycle) and whose write
@@ -23,9 +23,11 @@ int vta_tsim_write(vta_tsim* sim, uint64_t offset, const void* src, uint64_t len
 int vta_tsim_read(vta_tsim* sim, uint64_t offset, void* dst, uint64_t len);
 
 // Launches `count` instructions at byte offset insn_offset and clocks the core until FINISH.
-// VTA_TSIM_TIMEOUT after timeout_ms of wall time; the core is then reset (SRAM contents stay)
-// and usable for the next run.
-int vta_tsim_run(vta_tsim* sim, uint64_t insn_offset, uint32_t count, double timeout_ms);
+// VTA_TSIM_TIMEOUT after timeout_ms of wall time, VTA_TSIM_CYCLE_BUDGET after max_cycles cycles
+// from launch (0: no cycle budget), as when the core never reaches FINISH (a stream without one,
+// a dependency-token deadlock); the core is then reset (SRAM contents stay) and usable for the
+// next run.
+int vta_tsim_run(vta_tsim* sim, uint64_t insn_offset, uint32_t count, double timeout_ms, uint64_t max_cycles);
 
 // After a run: the cycle (counted from launch, as vta_tsim_cycles) at which each instruction of a
 // module (0 load, 1 compute, 2 store) completed, in the module's order; *count receives their number.

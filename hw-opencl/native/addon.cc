@@ -190,6 +190,7 @@ class Device : public Napi::ObjectWrap<Device> {
                            InstanceMethod("write", &Device::Write),
                            InstanceMethod("read", &Device::Read),
                            InstanceMethod("run", &Device::Run),
+                           InstanceMethod("failNextRun", &Device::FailNextRun),
                            InstanceMethod("release", &Device::Release),
                        });
   }
@@ -417,8 +418,8 @@ class Device : public Napi::ObjectWrap<Device> {
 
   class RunWorker : public ClWorker {
    public:
-    RunWorker(Napi::Env env, cl_event kernelDone, cl_event statusRead)
-        : ClWorker(env), kernelDone_(kernelDone), statusRead_(statusRead) {}
+    RunWorker(Napi::Env env, cl_event kernelDone, cl_event statusRead, cl_int injected)
+        : ClWorker(env), kernelDone_(kernelDone), statusRead_(statusRead), injected_(injected) {}
     ~RunWorker() override {
       clReleaseEvent(kernelDone_);
       if (statusRead_) clReleaseEvent(statusRead_);
@@ -431,6 +432,8 @@ class Device : public Napi::ObjectWrap<Device> {
       check(clWaitForEvents(1, &statusRead_), "clWaitForEvents");
       cl_int exec = CL_COMPLETE;
       check(clGetEventInfo(kernelDone_, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof exec, &exec, nullptr), "clGetEventInfo");
+      // An injected fault reads as the kernel command's execution status, where a real one shows.
+      if (injected_ != CL_SUCCESS) exec = injected_;
       if (exec < 0) fail(exec, "clEnqueueNDRangeKernel");
       // Profiling is optional (some platforms refuse it); the run itself succeeded.
       cl_ulong t0 = 0, t1 = 0;
@@ -453,9 +456,21 @@ class Device : public Napi::ObjectWrap<Device> {
    private:
     cl_event kernelDone_;
     cl_event statusRead_;
+    cl_int injected_;
     cl_ulong status_[kStatusWords] = {};
     double kernelNs_ = -1;
   };
+
+  // failNextRun(status): a diagnostic for fault handling. The next run's kernel really runs, then
+  // its command reports the (negative) OpenCL status `status` as its execution status.
+  Napi::Value FailNextRun(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    requireOpen(env);
+    cl_int status = info[0].As<Napi::Number>().Int32Value();
+    if (status >= 0) throw Napi::Error::New(env, "failNextRun: the status must be a negative OpenCL error code");
+    injectedRunError_ = status;
+    return env.Undefined();
+  }
 
   // run(buffer, insnIndex, insnCount, budget): Promise<{ status: number[], kernelNs: number | null }>.
   // The core's arguments: (mem, mem_bytes, insn_index, insn_count, budget, status).
@@ -478,7 +493,8 @@ class Device : public Napi::ObjectWrap<Device> {
       cl_event kernelDone = nullptr;
       check(clEnqueueNDRangeKernel(queue_, kernel_, 1, nullptr, &one, &one, 0, nullptr, &kernelDone),
             "clEnqueueNDRangeKernel");
-      auto* w = new RunWorker(env, kernelDone, nullptr);
+      auto* w = new RunWorker(env, kernelDone, nullptr, injectedRunError_);
+      injectedRunError_ = CL_SUCCESS;
       cl_event statusRead = nullptr;
       cl_int rc = clEnqueueReadBuffer(queue_, status_, CL_FALSE, 0, kStatusWords * sizeof(cl_ulong), w->status(), 0,
                                       nullptr, &statusRead);
@@ -543,6 +559,7 @@ class Device : public Napi::ObjectWrap<Device> {
   cl_kernel kernel_ = nullptr;
   cl_mem status_ = nullptr;
   std::vector<Buffer> buffers_;
+  cl_int injectedRunError_ = CL_SUCCESS;
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

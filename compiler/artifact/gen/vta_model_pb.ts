@@ -17,12 +17,17 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vta_model.proto.
  */
 export const file_vta_model: GenFile = /*@__PURE__*/
-  fileDesc("Cg92dGFfbW9kZWwucHJvdG8SDHZ0YS5hcnRpZmFjdCLIAgoNQ29tcGlsZWRNb2RlbBIWCg5mb3JtYXRfdmVyc2lvbhgBIAEoDRIaChJjb25maWdfZmluZ2VycHJpbnQYAiABKAkSEwoLY29uZmlnX2pzb24YAyABKAkSDgoGdGFyZ2V0GAQgASgJEg4KBnNvdXJjZRgFIAEoCRInCgZpbnB1dHMYCiADKAsyFy52dGEuYXJ0aWZhY3QuVmFsdWVJbmZvEigKB291dHB1dHMYCyADKAsyFy52dGEuYXJ0aWZhY3QuVmFsdWVJbmZvEisKCWNvbnN0YW50cxgMIAMoCzIYLnZ0YS5hcnRpZmFjdC5UZW5zb3JEYXRhEiEKBXN0ZXBzGA0gAygLMhIudnRhLmFydGlmYWN0LlN0ZXASKwoHYnVmZmVycxgOIAMoCzIaLnZ0YS5hcnRpZmFjdC5EZXZpY2VCdWZmZXIibwoJVmFsdWVJbmZvEgwKBG5hbWUYASABKAkSDQoFc2hhcGUYAiADKAMSIgoFZHR5cGUYAyABKA4yEy52dGEuYXJ0aWZhY3QuRFR5cGUSDQoFc2NhbGUYBCABKAISEgoKemVyb19wb2ludBgFIAEoBSJbCgpUZW5zb3JEYXRhEgwKBG5hbWUYASABKAkSDQoFc2hhcGUYAiADKAMSIgoFZHR5cGUYAyABKA4yEy52dGEuYXJ0aWZhY3QuRFR5cGUSDAoEZGF0YRgEIAEoDCKDAQoEU3RlcBIiCgNjcHUYASABKAsyEy52dGEuYXJ0aWZhY3QuQ3B1T3BIABIoCgRjb3B5GAIgASgLMhgudnRhLmFydGlmYWN0LkRldmljZUNvcHlIABIlCgN2dGEYAyABKAsyFi52dGEuYXJ0aWZhY3QuVnRhTGF5ZXJIAEIGCgRraW5kIhYKBEludHMSDgoGdmFsdWVzGAEgAygDIhgKBkZsb2F0cxIOCgZ2YWx1ZXMYASADKAEiggEKBEF0dHISCwoBaRgBIAEoA0gAEgsKAWYYAiABKAFIABILCgFzGAMgASgJSAASIgoEaW50cxgEIAEoCzISLnZ0YS5hcnRpZmFjdC5JbnRzSAASJgoGZmxvYXRzGAUgASgLMhQudnRhLmFydGlmYWN0LkZsb2F0c0gAQgcKBXZhbHVlIuABCgVDcHVPcBIKCgJvcBgBIAEoCRIOCgZpbnB1dHMYAiADKAkSDgoGb3V0cHV0GAMgASgJEi0KBWF0dHJzGAQgAygLMh4udnRhLmFydGlmYWN0LkNwdU9wLkF0dHJzRW50cnkSLAoLb3V0cHV0X2luZm8YBSABKAsyFy52dGEuYXJ0aWZhY3QuVmFsdWVJbmZvEgwKBG5hbWUYBiABKAkaQAoKQXR0cnNFbnRyeRILCgNrZXkYASABKAkSIQoFdmFsdWUYAiABKAsyEi52dGEuYXJ0aWZhY3QuQXR0cjoCOAEiaAoKRGV2aWNlQ29weRIRCgl0b19kZXZpY2UYASABKAgSDQoFdmFsdWUYAiABKAkSEQoJYnVmZmVyX2lkGAMgASgNEiUKBGluZm8YBCABKAsyFy52dGEuYXJ0aWZhY3QuVmFsdWVJbmZvIlMKDERldmljZUJ1ZmZlchIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEg0KBWJ5dGVzGAMgASgEEgwKBGRhdGEYBCABKAwSDAoEa2luZBgFIAEoCSItCgpSZWxvY2F0aW9uEgwKBGluc24YASABKA0SEQoJYnVmZmVyX2lkGAIgASgNIqkBCghWdGFMYXllchIMCgRuYW1lGAEgASgJEgoKAm9wGAIgASgJEg0KBWluc25zGAMgASgMEi0KC3JlbG9jYXRpb25zGAQgAygLMhgudnRhLmFydGlmYWN0LlJlbG9jYXRpb24SDQoFcmVhZHMYBSADKA0SDgoGd3JpdGVzGAYgAygNEgwKBG1hY3MYByABKAQSGAoQZXN0aW1hdGVkX2N5Y2xlcxgIIAEoBCpWCgVEVHlwZRIVChFEVFlQRV9VTlNQRUNJRklFRBAAEgsKB0ZMT0FUMzIQARIICgRJTlQ4EAISCQoFVUlOVDgQAxIJCgVJTlQzMhAEEgkKBUlOVDY0EAViBnByb3RvMw");
+  fileDesc("Cg92dGFfbW9kZWwucHJvdG8SDHZ0YS5hcnRpZmFjdCJCCglNb2RlbEZpbGUSFgoOZm9ybWF0X3ZlcnNpb24YASABKA0SDgoGc2hhMjU2GAIgASgMEg0KBW1vZGVsGAMgASgMIrYCCg1Db21waWxlZE1vZGVsEhoKEmNvbmZpZ19maW5nZXJwcmludBgCIAEoCRITCgtjb25maWdfanNvbhgDIAEoCRIOCgZ0YXJnZXQYBCABKAkSDgoGc291cmNlGAUgASgJEicKBmlucHV0cxgKIAMoCzIXLnZ0YS5hcnRpZmFjdC5WYWx1ZUluZm8SKAoHb3V0cHV0cxgLIAMoCzIXLnZ0YS5hcnRpZmFjdC5WYWx1ZUluZm8SKwoJY29uc3RhbnRzGAwgAygLMhgudnRhLmFydGlmYWN0LlRlbnNvckRhdGESIQoFc3RlcHMYDSADKAsyEi52dGEuYXJ0aWZhY3QuU3RlcBIrCgdidWZmZXJzGA4gAygLMhoudnRhLmFydGlmYWN0LkRldmljZUJ1ZmZlckoECAEQAiJvCglWYWx1ZUluZm8SDAoEbmFtZRgBIAEoCRINCgVzaGFwZRgCIAMoAxIiCgVkdHlwZRgDIAEoDjITLnZ0YS5hcnRpZmFjdC5EVHlwZRINCgVzY2FsZRgEIAEoAhISCgp6ZXJvX3BvaW50GAUgASgFIlsKClRlbnNvckRhdGESDAoEbmFtZRgBIAEoCRINCgVzaGFwZRgCIAMoAxIiCgVkdHlwZRgDIAEoDjITLnZ0YS5hcnRpZmFjdC5EVHlwZRIMCgRkYXRhGAQgASgMIoMBCgRTdGVwEiIKA2NwdRgBIAEoCzITLnZ0YS5hcnRpZmFjdC5DcHVPcEgAEigKBGNvcHkYAiABKAsyGC52dGEuYXJ0aWZhY3QuRGV2aWNlQ29weUgAEiUKA3Z0YRgDIAEoCzIWLnZ0YS5hcnRpZmFjdC5WdGFMYXllckgAQgYKBGtpbmQiFgoESW50cxIOCgZ2YWx1ZXMYASADKAMiGAoGRmxvYXRzEg4KBnZhbHVlcxgBIAMoASKCAQoEQXR0chILCgFpGAEgASgDSAASCwoBZhgCIAEoAUgAEgsKAXMYAyABKAlIABIiCgRpbnRzGAQgASgLMhIudnRhLmFydGlmYWN0LkludHNIABImCgZmbG9hdHMYBSABKAsyFC52dGEuYXJ0aWZhY3QuRmxvYXRzSABCBwoFdmFsdWUi4AEKBUNwdU9wEgoKAm9wGAEgASgJEg4KBmlucHV0cxgCIAMoCRIOCgZvdXRwdXQYAyABKAkSLQoFYXR0cnMYBCADKAsyHi52dGEuYXJ0aWZhY3QuQ3B1T3AuQXR0cnNFbnRyeRIsCgtvdXRwdXRfaW5mbxgFIAEoCzIXLnZ0YS5hcnRpZmFjdC5WYWx1ZUluZm8SDAoEbmFtZRgGIAEoCRpACgpBdHRyc0VudHJ5EgsKA2tleRgBIAEoCRIhCgV2YWx1ZRgCIAEoCzISLnZ0YS5hcnRpZmFjdC5BdHRyOgI4ASJoCgpEZXZpY2VDb3B5EhEKCXRvX2RldmljZRgBIAEoCBINCgV2YWx1ZRgCIAEoCRIRCglidWZmZXJfaWQYAyABKA0SJQoEaW5mbxgEIAEoCzIXLnZ0YS5hcnRpZmFjdC5WYWx1ZUluZm8iUwoMRGV2aWNlQnVmZmVyEgoKAmlkGAEgASgNEgwKBG5hbWUYAiABKAkSDQoFYnl0ZXMYAyABKAQSDAoEZGF0YRgEIAEoDBIMCgRraW5kGAUgASgJIi0KClJlbG9jYXRpb24SDAoEaW5zbhgBIAEoDRIRCglidWZmZXJfaWQYAiABKA0iqQEKCFZ0YUxheWVyEgwKBG5hbWUYASABKAkSCgoCb3AYAiABKAkSDQoFaW5zbnMYAyABKAwSLQoLcmVsb2NhdGlvbnMYBCADKAsyGC52dGEuYXJ0aWZhY3QuUmVsb2NhdGlvbhINCgVyZWFkcxgFIAMoDRIOCgZ3cml0ZXMYBiADKA0SDAoEbWFjcxgHIAEoBBIYChBlc3RpbWF0ZWRfY3ljbGVzGAggASgEKlYKBURUeXBlEhUKEURUWVBFX1VOU1BFQ0lGSUVEEAASCwoHRkxPQVQzMhABEggKBElOVDgQAhIJCgVVSU5UOBADEgkKBUlOVDMyEAQSCQoFSU5UNjQQBWIGcHJvdG8z");
 
 /**
- * @generated from message vta.artifact.CompiledModel
+ * What a .vta file holds: the serialized CompiledModel and the SHA-256 digest of those bytes, so a
+ * reader can tell a damaged file (bytes flipped, cut short) before it decodes or uploads anything.
+ * Field 1 is the format version in every version of this format, so any reader can say which
+ * version a file is.
+ *
+ * @generated from message vta.artifact.ModelFile
  */
-export type CompiledModel = Message<"vta.artifact.CompiledModel"> & {
+export type ModelFile = Message<"vta.artifact.ModelFile"> & {
   /**
    * FORMAT_VERSION in format.ts; a reader refuses any other.
    *
@@ -30,6 +35,32 @@ export type CompiledModel = Message<"vta.artifact.CompiledModel"> & {
    */
   formatVersion: number;
 
+  /**
+   * SHA-256 of `model`, 32 bytes.
+   *
+   * @generated from field: bytes sha256 = 2;
+   */
+  sha256: Uint8Array;
+
+  /**
+   * A serialized CompiledModel.
+   *
+   * @generated from field: bytes model = 3;
+   */
+  model: Uint8Array;
+};
+
+/**
+ * Describes the message vta.artifact.ModelFile.
+ * Use `create(ModelFileSchema)` to create a new message.
+ */
+export const ModelFileSchema: GenMessage<ModelFile> = /*@__PURE__*/
+  messageDesc(file_vta_model, 0);
+
+/**
+ * @generated from message vta.artifact.CompiledModel
+ */
+export type CompiledModel = Message<"vta.artifact.CompiledModel"> & {
   /**
    * The hardware configuration's fingerprint, e.g. 1x16_i8w8a32_15_15_18_17.
    *
@@ -91,7 +122,7 @@ export type CompiledModel = Message<"vta.artifact.CompiledModel"> & {
  * Use `create(CompiledModelSchema)` to create a new message.
  */
 export const CompiledModelSchema: GenMessage<CompiledModel> = /*@__PURE__*/
-  messageDesc(file_vta_model, 0);
+  messageDesc(file_vta_model, 1);
 
 /**
  * @generated from message vta.artifact.ValueInfo
@@ -130,7 +161,7 @@ export type ValueInfo = Message<"vta.artifact.ValueInfo"> & {
  * Use `create(ValueInfoSchema)` to create a new message.
  */
 export const ValueInfoSchema: GenMessage<ValueInfo> = /*@__PURE__*/
-  messageDesc(file_vta_model, 1);
+  messageDesc(file_vta_model, 2);
 
 /**
  * @generated from message vta.artifact.TensorData
@@ -164,7 +195,7 @@ export type TensorData = Message<"vta.artifact.TensorData"> & {
  * Use `create(TensorDataSchema)` to create a new message.
  */
 export const TensorDataSchema: GenMessage<TensorData> = /*@__PURE__*/
-  messageDesc(file_vta_model, 2);
+  messageDesc(file_vta_model, 3);
 
 /**
  * @generated from message vta.artifact.Step
@@ -199,7 +230,7 @@ export type Step = Message<"vta.artifact.Step"> & {
  * Use `create(StepSchema)` to create a new message.
  */
 export const StepSchema: GenMessage<Step> = /*@__PURE__*/
-  messageDesc(file_vta_model, 3);
+  messageDesc(file_vta_model, 4);
 
 /**
  * @generated from message vta.artifact.Ints
@@ -216,7 +247,7 @@ export type Ints = Message<"vta.artifact.Ints"> & {
  * Use `create(IntsSchema)` to create a new message.
  */
 export const IntsSchema: GenMessage<Ints> = /*@__PURE__*/
-  messageDesc(file_vta_model, 4);
+  messageDesc(file_vta_model, 5);
 
 /**
  * @generated from message vta.artifact.Floats
@@ -233,7 +264,7 @@ export type Floats = Message<"vta.artifact.Floats"> & {
  * Use `create(FloatsSchema)` to create a new message.
  */
 export const FloatsSchema: GenMessage<Floats> = /*@__PURE__*/
-  messageDesc(file_vta_model, 5);
+  messageDesc(file_vta_model, 6);
 
 /**
  * @generated from message vta.artifact.Attr
@@ -280,7 +311,7 @@ export type Attr = Message<"vta.artifact.Attr"> & {
  * Use `create(AttrSchema)` to create a new message.
  */
 export const AttrSchema: GenMessage<Attr> = /*@__PURE__*/
-  messageDesc(file_vta_model, 6);
+  messageDesc(file_vta_model, 7);
 
 /**
  * @generated from message vta.artifact.CpuOp
@@ -322,7 +353,7 @@ export type CpuOp = Message<"vta.artifact.CpuOp"> & {
  * Use `create(CpuOpSchema)` to create a new message.
  */
 export const CpuOpSchema: GenMessage<CpuOp> = /*@__PURE__*/
-  messageDesc(file_vta_model, 7);
+  messageDesc(file_vta_model, 8);
 
 /**
  * Moves a host value into a device buffer (to_device) or a device buffer into a host value.
@@ -358,7 +389,7 @@ export type DeviceCopy = Message<"vta.artifact.DeviceCopy"> & {
  * Use `create(DeviceCopySchema)` to create a new message.
  */
 export const DeviceCopySchema: GenMessage<DeviceCopy> = /*@__PURE__*/
-  messageDesc(file_vta_model, 8);
+  messageDesc(file_vta_model, 9);
 
 /**
  * @generated from message vta.artifact.DeviceBuffer
@@ -399,7 +430,7 @@ export type DeviceBuffer = Message<"vta.artifact.DeviceBuffer"> & {
  * Use `create(DeviceBufferSchema)` to create a new message.
  */
 export const DeviceBufferSchema: GenMessage<DeviceBuffer> = /*@__PURE__*/
-  messageDesc(file_vta_model, 9);
+  messageDesc(file_vta_model, 10);
 
 /**
  * @generated from message vta.artifact.Relocation
@@ -423,7 +454,7 @@ export type Relocation = Message<"vta.artifact.Relocation"> & {
  * Use `create(RelocationSchema)` to create a new message.
  */
 export const RelocationSchema: GenMessage<Relocation> = /*@__PURE__*/
-  messageDesc(file_vta_model, 10);
+  messageDesc(file_vta_model, 11);
 
 /**
  * @generated from message vta.artifact.VtaLayer
@@ -481,7 +512,7 @@ export type VtaLayer = Message<"vta.artifact.VtaLayer"> & {
  * Use `create(VtaLayerSchema)` to create a new message.
  */
 export const VtaLayerSchema: GenMessage<VtaLayer> = /*@__PURE__*/
-  messageDesc(file_vta_model, 11);
+  messageDesc(file_vta_model, 12);
 
 /**
  * @generated from enum vta.artifact.DType
