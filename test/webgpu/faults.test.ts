@@ -2,20 +2,20 @@
 // device (Dawn's device.destroy() through the driver's diagnostic loseDevice), during a run and
 // between runs. Each is reported (or, between runs, recovered from), the driver opens a new device
 // and uploads device memory again, and the same loaded model then gives exactly its earlier outputs.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { preset } from '../../isa/config.ts';
 import type { Model, Runtime } from '../../runtime/index.ts';
 import { WebGpuDriver } from '../../webgpu/driver.ts';
 import { WebGpuError } from '../../webgpu/errors.ts';
 import { compiledDigits, digitImages, expectSurvives, outputsOf, runtimeOver } from '../runtime/fault-helpers.ts';
-import { requireWebGpu, webgpuAvailability } from './helpers.ts';
+import { describeWithWebGpu, webgpuAvailability } from './helpers.ts';
 
 const cfg = preset('default');
 const avail = await webgpuAvailability(cfg);
 const MEM_BYTES = 8 << 20;
 const images = digitImages(2);
 
-describe.runIf(avail.ok)(`faults on webgpu (${avail.detail})`, () => {
+describeWithWebGpu(avail, 'faults on webgpu', () => {
   let driver: WebGpuDriver;
   let rt: Runtime;
   let model: Model;
@@ -57,10 +57,4 @@ describe.runIf(avail.ok)(`faults on webgpu (${avail.detail})`, () => {
     // The next inference gave every activation a value again.
     await expect(driver.read(0, MEM_BYTES)).resolves.toHaveLength(MEM_BYTES);
   }, 120_000);
-});
-
-describe.runIf(!avail.ok && requireWebGpu)('webgpu faults', () => {
-  it('needs an adapter (VTA_REQUIRE_WEBGPU=1)', () => {
-    throw avail.error;
-  });
 });
