@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { preset, type VtaConfig } from '../isa/config.ts';
-import { DEFAULT_TIMING } from '../sim/cycle/timing.ts';
+import { DEFAULT_TIMING, timingName } from '../sim/cycle/timing.ts';
 import type { Insn } from '../isa/types.ts';
 import { Dram } from '../sim/dram.ts';
 import { CycleSimulator } from '../sim/cycle/cyclesim.ts';
@@ -152,10 +152,10 @@ export const lowerSuite: BenchSuite = {
     }
     const total = chained.cycles;
     const macs = figures.reduce((n, f) => n + f.macs, 0);
-    log(`total ${formatNumber(total)} cycles (tune ${tune})`);
+    log(`total ${formatNumber(total)} cycles (tune ${tune}, timing ${timingName(DEFAULT_TIMING)})`);
     rows.push({
       suite: 'lower',
-      name: `resnet18 layer1-4 total, one stream (tune ${tune})`,
+      name: `resnet18 layer1-4 total, one stream (tune ${tune}, ${timingName(DEFAULT_TIMING)} timing)`,
       value: total,
       unit: 'cycles',
       reference: { label: 'TVM/VTA tsim', value: TVM_CYCLES, unit: 'cycles' },
@@ -199,7 +199,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const f of figs) console.log(`${f.name.padEnd(26)} ${formatNumber(f.cycles).padStart(12)}  ${(f.utilization * 100).toFixed(1).padStart(5)}%  ${f.tiling}`);
   const sum = figs.reduce((n, f) => n + f.cycles, 0);
   const macs = figs.reduce((n, f) => n + f.macs, 0);
-  console.log(`sum of layers ${formatNumber(sum)} cycles; one stream ${formatNumber(chained.cycles)} cycles, GEMM utilization ${((macs / cfg.MACS_PER_UOP / chained.cycles) * 100).toFixed(1)}% (simulator: ${(chained.gemm.utilization * 100).toFixed(1)}%)`);
+  console.log(`timing ${timingName(DEFAULT_TIMING)}; sum of layers ${formatNumber(sum)} cycles; one stream ${formatNumber(chained.cycles)} cycles, GEMM utilization ${((macs / cfg.MACS_PER_UOP / chained.cycles) * 100).toFixed(1)}% (simulator: ${(chained.gemm.utilization * 100).toFixed(1)}%)`);
   console.log(`lowering time of the whole set (tune none): ${compileSeconds(cfg).toFixed(2)} s`);
   for (const model of ['resnet18', 'resnet18_int8_qdq'] as const) {
     console.log(`compile ${model}.onnx (tune none): ${compileModelSeconds(cfg, model).toFixed(2)} s (target < ${TARGET_COMPILE_SECONDS} s)`);

@@ -269,8 +269,8 @@ export function compileOnnx(file: string, opts: CompileOptions): CompileResult {
     cyclesNote: !measure
       ? 'not measured'
       : tune === 'none'
-        ? 'each layer alone on the cycle-level simulator (default timing), no tuning'
-        : `each layer alone on the cycle-level simulator (default timing), convs as chosen by --tune ${tune}`,
+        ? 'each layer alone on the cycle-level simulator (calibrated timing, sim/cycle/timing.json), no tuning'
+        : `each layer alone on the cycle-level simulator (calibrated timing, sim/cycle/timing.json), convs as chosen by --tune ${tune}`,
   };
   progress({ phase: 'done', done: 1, total: 1 });
   log?.info({ seconds: report.seconds.total, cycles: report.vta.cycles }, 'compiled');
