@@ -2,7 +2,8 @@
  * The shared corpus (test/programs) on intelfocl (POCL) against the functional simulator: every
  * output region bit-identical, and the same profiler counters; a program the simulator rejects must
  * be rejected with the same error code. Also on a second configuration (BATCH 2, BLOCK 8, smaller
- * buffers), which exercises the header generated per configuration.
+ * buffers), which exercises the header generated per configuration, and on the cloud presets
+ * (1x32x32, 1x64x64: 512-bit bus).
  *
  * The simulator starts from zeroed SRAM; the device's SRAM holds whatever an earlier launch left
  * (on POCL not even that: each launch may get another worker thread's local memory), which SPEC.md
@@ -55,7 +56,7 @@ const small = makeConfig({
 });
 
 const MEM_BYTES = 16 << 20;
-describe.each([preset('default'), small])('test programs on intelfocl vs the functional simulator ($fingerprint)', (cfg: VtaConfig) => {
+describe.each([preset('default'), small, preset('1x32x32'), preset('1x64x64')])('test programs on intelfocl vs the functional simulator ($fingerprint)', (cfg: VtaConfig) => {
   let drv: IntelFoclDriver;
   beforeAll(async () => {
     ensureAddon();

@@ -23,6 +23,8 @@ const CASES: [string, VtaConfig, number | undefined, boolean][] = [
   ['batch 2 block 8', configVariant('batch2-block8', 1, 3), undefined, false],
   ['block 2 (sub-word elements)', configVariant('block2', 0, 1), undefined, false],
   ['block 2, two SRAM copies', configVariant('block2', 0, 1), 2, true],
+  ['preset 1x32x32', preset('1x32x32'), undefined, false],
+  ['preset 1x64x64', preset('1x64x64'), undefined, false],
 ];
 
 const avail = await webgpuAvailability(preset('default'));
