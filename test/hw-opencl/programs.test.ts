@@ -17,13 +17,13 @@ import type { ProgramImage } from '../../isa/image.ts';
 import { NO_DEPS, type Insn } from '../../isa/types.ts';
 import { runImage as simRun } from '../../sim/fsim.ts';
 import { IntelFoclDriver } from '../../hw-opencl/driver.ts';
-import { sramZeroBytes, sramZeroLoads, testPrograms } from '../programs/index.ts';
+import { sramZeroAlign, sramZeroBytes, sramZeroLoads, testPrograms } from '../programs/index.ts';
 import { ensureAddon } from './util.ts';
 
 /** The image with SRAM-zeroing loads in front: a zero region and the stream go after its data. */
 function withClearedSram(cfg: VtaConfig, image: ProgramImage): ProgramImage {
   const zeroBytes = sramZeroBytes(cfg);
-  const zeroAt = Math.ceil(image.memBytes / 256) * 256;
+  const zeroAt = Math.ceil(image.memBytes / sramZeroAlign(cfg)) * sramZeroAlign(cfg);
   const prefix: Insn[] = [
     ...sramZeroLoads(cfg, zeroAt),
     // a compute no-op takes the load module's token, so FINISH is ordered after the prefix
