@@ -84,7 +84,7 @@ async function runTsim(cfg: VtaConfig, p: BenchProgram): Promise<{ cycles: numbe
 }
 
 /** yosys's statistics, recomputed only when the SystemVerilog is newer than the cached report. */
-function synthStats(log: (msg: string) => void): Record<string, number> {
+export function synthStats(log: (msg: string) => void): Record<string, number> {
   const sv = `${HW}target/sv/VTACore.sv`;
   const report = `${HW}target/synth-stat.txt`;
   if (!existsSync(report) || statSync(report).mtimeMs < statSync(sv).mtimeMs) {

@@ -70,7 +70,8 @@ describe.each(PRESETS)('preset %s', (name) => {
       let rt: Awaited<ReturnType<typeof createRuntime>>;
       beforeAll(async () => {
         if (target === 'intelfocl') ensureAddon();
-        rt = await createRuntime({ target, config: name, memBytes: 96 << 20 });
+        // SwiftShader takes minutes per ResNet-18 run.
+        rt = await createRuntime({ target, config: name, memBytes: 96 << 20, timeoutMs: 30 * 60_000 });
       });
       afterAll(async () => {
         await rt?.close();
@@ -82,7 +83,7 @@ describe.each(PRESETS)('preset %s', (name) => {
           const out = Object.values(await m.run({ [m.inputs[0]!.name]: images[i]! }));
           out.forEach((t, k) => expect(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(expected[i]![k]!.data.buffer, expected[i]![k]!.data.byteOffset, expected[i]![k]!.data.byteLength)), `image ${i}, output ${k}`).toBe(true));
         }
-      });
+      }, 60 * 60_000);
     });
   });
 });
