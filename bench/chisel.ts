@@ -1,6 +1,6 @@
 /**
  * The Chisel core in Verilator (the tsim target):
- * - calibration: cycles of tsim against the cycle-level simulator run with hw-chisel/timing.json
+ * - calibration: cycles of tsim against the cycle-level simulator run with its default timing (sim/cycle/timing.json, calibrated here)
  *   (the core's timing parameters), per program of a benchmark set; the target is |diff| <= 5 %;
  * - speed: simulated cycles per second of wall time on a GEMM-heavy program, and the wall time of
  *   the VTA part of ResNet-18 (bench/lower.ts's layers, untuned, as one stream) on tsim;
@@ -15,7 +15,7 @@ import { encodeProgram } from '../isa/codec.ts';
 import type { Insn } from '../isa/types.ts';
 import { lowerLayer, placeBuffers, relocate, ScheduleCache, withFinish } from '../compiler/lower/index.ts';
 import { simulateCycles } from '../sim/cycle/engine.ts';
-import { loadTiming } from '../sim/cycle/timing.ts';
+import { DEFAULT_TIMING } from '../sim/cycle/timing.ts';
 import { buildTsim } from '../hw-chisel/build.ts';
 import { DEFAULT_DRAM_LATENCY, TsimDriver } from '../hw-chisel/driver.ts';
 import { testPrograms } from '../test/programs/index.ts';
@@ -84,7 +84,7 @@ async function runTsim(cfg: VtaConfig, p: BenchProgram): Promise<{ cycles: numbe
 }
 
 /** yosys's statistics, recomputed only when the SystemVerilog is newer than the cached report. */
-function synthStats(log: (msg: string) => void): Record<string, number> {
+export function synthStats(log: (msg: string) => void): Record<string, number> {
   const sv = `${HW}target/sv/VTACore.sv`;
   const report = `${HW}target/synth-stat.txt`;
   if (!existsSync(report) || statSync(report).mtimeMs < statSync(sv).mtimeMs) {
@@ -109,7 +109,7 @@ export const chiselSuite: BenchSuite = {
   async run({ quick, log }) {
     buildTsim();
     const cfg = preset('default');
-    const timing = loadTiming(`${HW}timing.json`);
+    const timing = DEFAULT_TIMING;
     const rows: BenchRow[] = [];
     let worst = 0;
     for (const p of benchmarkSet(cfg, quick)) {

@@ -9,7 +9,7 @@
  * `node --import tsx bench/lower.ts [--tune none|quick|full]` prints the per-layer table alone.
  */
 import { preset, type VtaConfig } from '../isa/config.ts';
-import { DEFAULT_TIMING } from '../sim/cycle/timing.ts';
+import { DEFAULT_TIMING, timingName } from '../sim/cycle/timing.ts';
 import type { Insn } from '../isa/types.ts';
 import { Dram } from '../sim/dram.ts';
 import { CycleSimulator } from '../sim/cycle/cyclesim.ts';
@@ -90,6 +90,34 @@ export interface LayerFigure {
   cycles: number;
   macs: number;
   utilization: number;
+  /** What the layer's cycles go to besides MACs, measured (`layerBound`). */
+  bound: string;
+}
+
+const share = (part: number, whole: number) => `${((100 * part) / whole).toFixed(0)}%`;
+
+/**
+ * What bounds a layer, from its cycle-level run: the DRAM port's busy share (bus bytes: every
+ * transfer holds the one port), and how the compute module spends the cycles it does not issue
+ * MAC micro-ops in (reset micro-ops, ALU micro-ops of the epilogue, pipeline fills and its own
+ * UOP/ACC loads, waiting on tokens, waiting for the port, idle).
+ */
+export function layerBound(cfg: VtaConfig, r: CycleResult, macs: number): string {
+  const c = r.modules.compute;
+  const t = r.timing;
+  const macUops = macs / cfg.MACS_PER_UOP;
+  const resetCycles = r.gemm.uopCycles - macUops * t.gemmCyclesPerUop;
+  const otherBusy = c.busy - r.gemm.uopCycles - r.alu.uopCycles;
+  const parts: [string, number][] = [
+    ['reset uops', resetCycles],
+    ['ALU uops', r.alu.uopCycles],
+    ['fills + uop/acc loads', otherBusy],
+    ['token stalls', c.tokenStall],
+    ['bus stalls', c.busStall],
+    ['idle', c.idle],
+  ];
+  const top = parts.filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, 3);
+  return `DRAM port busy ${share(r.bus.busyCycles, r.cycles)}; compute: ${top.map(([k, v]) => `${k} ${share(v, r.cycles)}`).join(', ')}`;
 }
 
 export interface ResnetRun {
@@ -102,13 +130,14 @@ export function runResnet(cfg: VtaConfig, tune: TuneLevel, cache = new ScheduleC
   const insns: Insn[] = [];
   let at = 0;
   const layers = resnet18Layers().map((l) => {
-    const { lowered, cycles } = lowerLayer(cfg, l, { tune, cache });
+    const { lowered } = lowerLayer(cfg, l, { tune, cache });
     const placed = placeBuffers(cfg, lowered, at);
     at = placed.end;
     insns.push(...relocate(cfg, lowered, placed.bases));
-    const c = cycles ?? measureCycles(cfg, lowered, DEFAULT_TIMING).cycles;
+    // Measured again even where the search did: the bound needs the whole cycle result.
+    const r = measureCycles(cfg, lowered, DEFAULT_TIMING);
     const macs = layerMacs(l);
-    return { name: l.name, tiling: lowered.tiling, cycles: c, macs, utilization: macs / cfg.MACS_PER_UOP / c };
+    return { name: l.name, tiling: lowered.tiling, cycles: r.cycles, macs, utilization: macs / cfg.MACS_PER_UOP / r.cycles, bound: layerBound(cfg, r, macs) };
   });
   const chained = new CycleSimulator(cfg, new Dram(at), DEFAULT_TIMING).run(withFinish(insns), { functional: false }).timing;
   return { layers, chained };
@@ -145,15 +174,15 @@ export const lowerSuite: BenchSuite = {
         name: `resnet18 ${f.name}`,
         value: f.cycles,
         unit: 'cycles',
-        note: `GEMM util ${(f.utilization * 100).toFixed(1)}%, ${f.tiling}`,
+        note: `GEMM util ${(f.utilization * 100).toFixed(1)}%, ${f.tiling}; ${f.bound}`,
       });
     }
     const total = chained.cycles;
     const macs = figures.reduce((n, f) => n + f.macs, 0);
-    log(`total ${formatNumber(total)} cycles (tune ${tune})`);
+    log(`total ${formatNumber(total)} cycles (tune ${tune}, timing ${timingName(DEFAULT_TIMING)})`);
     rows.push({
       suite: 'lower',
-      name: `resnet18 layer1-4 total, one stream (tune ${tune})`,
+      name: `resnet18 layer1-4 total, one stream (tune ${tune}, ${timingName(DEFAULT_TIMING)} timing)`,
       value: total,
       unit: 'cycles',
       reference: { label: 'TVM/VTA tsim', value: TVM_CYCLES, unit: 'cycles' },
@@ -194,10 +223,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const tune = (tuneArg > 0 ? process.argv[tuneArg + 1] : 'none') as TuneLevel;
   const cfg = preset('default');
   const { layers: figs, chained } = runResnet(cfg, tune);
-  for (const f of figs) console.log(`${f.name.padEnd(26)} ${formatNumber(f.cycles).padStart(12)}  ${(f.utilization * 100).toFixed(1).padStart(5)}%  ${f.tiling}`);
+  for (const f of figs) console.log(`${f.name.padEnd(26)} ${formatNumber(f.cycles).padStart(12)}  ${(f.utilization * 100).toFixed(1).padStart(5)}%  ${f.tiling.padEnd(32)} ${f.bound}`);
   const sum = figs.reduce((n, f) => n + f.cycles, 0);
   const macs = figs.reduce((n, f) => n + f.macs, 0);
-  console.log(`sum of layers ${formatNumber(sum)} cycles; one stream ${formatNumber(chained.cycles)} cycles, GEMM utilization ${((macs / cfg.MACS_PER_UOP / chained.cycles) * 100).toFixed(1)}% (simulator: ${(chained.gemm.utilization * 100).toFixed(1)}%)`);
+  console.log(`timing ${timingName(DEFAULT_TIMING)}; sum of layers ${formatNumber(sum)} cycles; one stream ${formatNumber(chained.cycles)} cycles, GEMM utilization ${((macs / cfg.MACS_PER_UOP / chained.cycles) * 100).toFixed(1)}% (simulator: ${(chained.gemm.utilization * 100).toFixed(1)}%)`);
   console.log(`lowering time of the whole set (tune none): ${compileSeconds(cfg).toFixed(2)} s`);
   for (const model of ['resnet18', 'resnet18_int8_qdq'] as const) {
     console.log(`compile ${model}.onnx (tune none): ${compileModelSeconds(cfg, model).toFixed(2)} s (target < ${TARGET_COMPILE_SECONDS} s)`);

@@ -18,3 +18,5 @@ import { chiselSuite } from './chisel.ts';
 suites.push(chiselSuite);
 import { runtimeSuite } from './runtime.ts';
 suites.push(runtimeSuite);
+import { presetsSuite } from './presets.ts';
+suites.push(presetsSuite);

@@ -234,7 +234,7 @@ export function makeConfig(input: unknown): VtaConfig {
   return Object.freeze({ ...base, layout });
 }
 
-export const PRESET_NAMES = ['default', 'intelfocl'] as const;
+export const PRESET_NAMES = ['default', 'intelfocl', '1x32x32', '1x64x64'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 const presetDir = fileURLToPath(new URL('./presets/', import.meta.url));

@@ -28,7 +28,7 @@ function parseArgs(args: string[]) {
     .scriptName('vta-compile')
     .usage(
       '$0 <model.onnx> --target intelfocl|sim|tsim|cyclesim|webgpu [--config preset|file.json] [--calib x.npy]\n' +
-        '    [--tune none|quick|full] [--first-conv cpu|vta] -o model.vta [--emit ir|asm|dot|report] [--json]\n\n' +
+        '    [--tune none|quick|full] [--first-conv cpu|vta] [--batch N] -o model.vta [--emit ir|asm|dot|report] [--json]\n\n' +
         'Compiles an ONNX model (float with --calib, or int8 QDQ) for VTA: quantizes it, places its int8 middle on\n' +
         'VTA, lowers every VTA layer to instructions and micro-ops, and writes one .vta file for vta-run and the\n' +
         'runtime. Ops VTA cannot run stay on the CPU; the summary says which and why.',
@@ -41,6 +41,7 @@ function parseArgs(args: string[]) {
     .option('tune', { choices: TUNE_LEVELS, default: 'none' as const, describe: 'schedule search: none (best estimate), quick or full (measured on the cycle-level simulator)' })
     .option('tune-cache', { type: 'string', describe: 'JSON file that keeps tuned schedules between runs' })
     .option('first-conv', { choices: ['cpu', 'vta'] as const, default: 'cpu' as const, describe: 'cpu: the first conv stays on the CPU (TVM VTA\'s choice); vta: it runs on VTA with its input channels padded' })
+    .option('batch', { type: 'number', describe: 'compile for N samples per inference (the inputs\' leading dimension; a multiple of the configuration\'s BATCH runs on VTA)' })
     .option('cycles', { type: 'boolean', default: true, describe: 'measure every layer on the cycle-level simulator for the summary (--no-cycles: not measured)' })
     .option('output', { alias: 'o', type: 'string', describe: 'the compiled model to write (.vta); required unless --emit is given' })
     .option('emit', { choices: EMITS, describe: 'print this instead of the summary: ir (the placed graph), asm (each layer\'s instructions), dot (Graphviz), report' })
@@ -85,6 +86,7 @@ await runCli(() => {
     tune: argv.tune,
     cache,
     firstConv: argv['first-conv'],
+    batch: argv.batch,
     cycles: argv.cycles ? 'measure' : 'skip',
     logger: log,
     onProgress: progressLine(),

@@ -34,6 +34,11 @@ export interface ImportOptions {
   inputShapes?: Readonly<Record<string, readonly number[]>>;
   /** Graph inputs bound to known values at import (e.g. a shape operand fed as an input), as constants. */
   bindInputs?: Readonly<Record<string, Tensor>>;
+  /**
+   * The batch to compile for: replaces the leading dimension (declared 1, or symbolic) of every
+   * graph input of rank 2 or more, so the graph computes that many samples at once.
+   */
+  batch?: number;
 }
 
 export function importOnnxFile(file: string, opts: Omit<ImportOptions, 'file' | 'baseDir'> = {}): ImportedModel {
@@ -128,7 +133,14 @@ class GraphImporter {
     const given = this.opts.inputShapes?.[info.name];
     if (given) return { shape: [...given], dtype };
     if (!t.shape) throw new OnnxImportError(this.file, `${what} has no shape; static shapes are required`);
-    const dims = t.shape.dim.map((d) => {
+    const batch = this.opts.batch;
+    if (batch !== undefined && (!Number.isInteger(batch) || batch < 1)) throw new OnnxImportError(this.file, `batch must be a positive integer, got ${batch}`);
+    const batched = batch !== undefined && t.shape.dim.length >= 2;
+    const dims = t.shape.dim.map((d, i) => {
+      if (batched && i === 0) {
+        if (d.value.case === 'dimValue' && d.value.value !== 1n) throw new OnnxImportError(this.file, `${what} has batch ${d.value.value}; a batch can be set only on a model declared with batch 1 or a symbolic one`);
+        return BigInt(batch);
+      }
       if (d.value.case === 'dimValue') return d.value.value;
       throw new OnnxImportError(this.file, `${what} has a symbolic dimension '${d.value.case === 'dimParam' ? d.value.value : '?'}'; give a static shape`);
     });

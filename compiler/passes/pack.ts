@@ -94,7 +94,9 @@ export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET):
   const operand = (a: Value): Value => {
     if (a.kind !== 'constant') return getPacked(a);
     if (a.value.size === 1) return a.type.shape.length === 0 ? a : constant(a.name, a.value.reshape([]));
-    return packConstant(a, [1], ['NCHW', layout], target);
+    // Constants have batch 1 (annotate's channelConstant): packed with a batch block of 1, they
+    // broadcast over every batch block and lane of the activation.
+    return packConstant(a, [1], ['NCHW', dataLayout({ ...target, batch: 1 })], target);
   };
 
   const packCall = (c: Call): Value => {

@@ -37,17 +37,26 @@ export function splitSamples(batch: Tensor, shape: readonly number[]): Tensor[] 
   return Array.from({ length: batch.size / per }, (_, i) => new Tensor('float32', shape, data.slice(i * per, (i + 1) * per)));
 }
 
-/** Runs `fn` on every sample and returns, per value, a strided sample of |x| (and the exact maximum). */
+/**
+ * Runs `fn` on every sample and returns, per value, a strided sample of |x| (and the exact maximum).
+ * A value whose leading dimension is the samples' batch is sampled image by image, from each
+ * image's start: a model compiled for batch N on samples that group N images then keeps exactly
+ * the magnitudes the batch-1 model keeps on the single images, so both quantize alike.
+ */
 export function observe(fn: IRFunction, values: readonly Value[], samples: readonly Tensor[]): { abs: Float32Array; max: number }[] {
   if (samples.length === 0) throw new CalibrationError('no calibration samples');
   const probe: IRFunction = { params: fn.params, results: values };
   const kept = values.map(() => ({ parts: [] as Float32Array[], max: 0 }));
   for (const x of samples) {
+    const batch = x.shape.length >= 2 ? x.shape[0]! : 1;
     execute(probe, [x]).forEach((t, i) => {
       const d = t.data as Float32Array;
+      const images = t.shape.length >= 2 && t.shape[0] === batch ? batch : 1;
+      const per = d.length / images;
       const stride = Math.max(1, Math.floor((d.length * samples.length) / SAMPLE_CAP));
-      const part = new Float32Array(Math.ceil(d.length / stride));
-      for (let j = 0, k = 0; j < d.length; j += stride, k++) part[k] = Math.abs(d[j]!);
+      const part = new Float32Array(images * Math.ceil(per / stride));
+      let k = 0;
+      for (let b = 0; b < images; b++) for (let j = 0; j < per; j += stride) part[k++] = Math.abs(d[b * per + j]!);
       let m = kept[i]!.max;
       for (let j = 0; j < d.length; j++) if (Math.abs(d[j]!) > m) m = Math.abs(d[j]!);
       kept[i]!.max = m;

@@ -3,7 +3,7 @@ import { disassembleInsn } from '../../isa/asm.ts';
 import type { VtaConfig } from '../../isa/config.ts';
 import { moduleOf, type Insn } from '../../isa/types.ts';
 import { CATEGORIES, MODULE_NAMES, type CycleResult, type CycleStats } from './engine.ts';
-import type { TimingConfig } from './timing.ts';
+import { timingName, type TimingConfig } from './timing.ts';
 
 export interface TimingReportJson {
   cycles: number;
@@ -15,6 +15,8 @@ export interface TimingReportJson {
   alu: CycleResult['alu'];
   bus: CycleResult['bus'];
   timing: TimingConfig;
+  /** `calibrated`, or `custom (...)` with the parameters that differ from it. */
+  timingName: string;
   instructions: { index: number; module: string; insn: string; dispatched: number; issue: number; complete: number }[];
 }
 
@@ -28,6 +30,7 @@ export function timingReportJson(cfg: VtaConfig, insns: readonly Insn[], r: Cycl
     alu: r.alu,
     bus: r.bus,
     timing: r.timing,
+    timingName: timingName(r.timing),
     instructions: insns.map((insn, i) => ({
       index: i,
       module: moduleOf(insn),
@@ -48,7 +51,7 @@ const pct = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / who
 export function formatTimingReport(cfg: VtaConfig, insns: readonly Insn[], r: CycleResult, opts: { perInsn?: boolean } = {}): string {
   const lines: string[] = [];
   const total = r.cycles;
-  lines.push(`cycles: ${total} (${(total / cfg.CLOCK_MHZ).toFixed(2)} us at ${cfg.CLOCK_MHZ} MHz)`);
+  lines.push(`cycles: ${total} (${(total / cfg.CLOCK_MHZ).toFixed(2)} us at ${cfg.CLOCK_MHZ} MHz, timing ${timingName(r.timing)})`);
   const header = ['module', ...CATEGORIES];
   const rows = MODULE_NAMES.map((m) => [m, ...CATEGORIES.map((c) => `${r.modules[m][c]} (${pct(r.modules[m][c], total)})`)]);
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((row) => row[k]!.length)));

@@ -2,7 +2,8 @@
  * The shared corpus (test/programs) on intelfocl (POCL) against the functional simulator: every
  * output region bit-identical, and the same profiler counters; a program the simulator rejects must
  * be rejected with the same error code. Also on a second configuration (BATCH 2, BLOCK 8, smaller
- * buffers), which exercises the header generated per configuration.
+ * buffers), which exercises the header generated per configuration, and on the cloud presets
+ * (1x32x32, 1x64x64: 512-bit bus).
  *
  * The simulator starts from zeroed SRAM; the device's SRAM holds whatever an earlier launch left
  * (on POCL not even that: each launch may get another worker thread's local memory), which SPEC.md
@@ -16,13 +17,13 @@ import type { ProgramImage } from '../../isa/image.ts';
 import { NO_DEPS, type Insn } from '../../isa/types.ts';
 import { runImage as simRun } from '../../sim/fsim.ts';
 import { IntelFoclDriver } from '../../hw-opencl/driver.ts';
-import { sramZeroBytes, sramZeroLoads, testPrograms } from '../programs/index.ts';
+import { sramZeroAlign, sramZeroBytes, sramZeroLoads, testPrograms } from '../programs/index.ts';
 import { ensureAddon } from './util.ts';
 
 /** The image with SRAM-zeroing loads in front: a zero region and the stream go after its data. */
 function withClearedSram(cfg: VtaConfig, image: ProgramImage): ProgramImage {
   const zeroBytes = sramZeroBytes(cfg);
-  const zeroAt = Math.ceil(image.memBytes / 256) * 256;
+  const zeroAt = Math.ceil(image.memBytes / sramZeroAlign(cfg)) * sramZeroAlign(cfg);
   const prefix: Insn[] = [
     ...sramZeroLoads(cfg, zeroAt),
     // a compute no-op takes the load module's token, so FINISH is ordered after the prefix
@@ -55,7 +56,7 @@ const small = makeConfig({
 });
 
 const MEM_BYTES = 16 << 20;
-describe.each([preset('default'), small])('test programs on intelfocl vs the functional simulator ($fingerprint)', (cfg: VtaConfig) => {
+describe.each([preset('default'), small, preset('1x32x32'), preset('1x64x64')])('test programs on intelfocl vs the functional simulator ($fingerprint)', (cfg: VtaConfig) => {
   let drv: IntelFoclDriver;
   beforeAll(async () => {
     ensureAddon();

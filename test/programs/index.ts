@@ -404,13 +404,18 @@ export function configVariant(name: string, LOG_BATCH: number, LOG_BLOCK: number
   });
 }
 
+/** The alignment of `sramZeroLoads`' zero region: 256 bytes, or the largest element where that is more (BLOCK 32 and up). */
+export function sramZeroAlign(cfg: VtaConfig): number {
+  return Math.max(256, cfg.INP_ELEM_BYTES, cfg.WGT_ELEM_BYTES, cfg.ACC_ELEM_BYTES);
+}
+
 /** Bytes of the zero region `sramZeroLoads` reads: enough for the largest SRAM. */
 export function sramZeroBytes(cfg: VtaConfig): number {
   return Math.max(cfg.UOP_DEPTH * 4, cfg.INP_DEPTH * cfg.INP_ELEM_BYTES, cfg.WGT_DEPTH * cfg.WGT_ELEM_BYTES, cfg.ACC_DEPTH * cfg.ACC_ELEM_BYTES);
 }
 
 /**
- * Loads that zero every SRAM from a zero region at byte `at` (256-aligned), for backends whose SRAM
+ * Loads that zero every SRAM from a zero region at byte `at` (aligned to `sramZeroAlign`), for backends whose SRAM
  * outlives a run: the last one pushes a load->compute token the caller's stream must pop.
  */
 export function sramZeroLoads(cfg: VtaConfig, at: number): Insn[] {

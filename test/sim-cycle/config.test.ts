@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, assemble, preset } from '../../isa/index.ts';
 import { simulateCycles } from '../../sim/cycle/engine.ts';
-import { DEFAULT_TIMING, TIMING_PARAMETERS, loadTiming, makeTiming } from '../../sim/cycle/timing.ts';
+import { readFileSync } from 'node:fs';
+import { timingReportJson, formatTimingReport } from '../../sim/cycle/report.ts';
+import { DEFAULT_TIMING, TIMING_PARAMETERS, loadTiming, makeTiming, timingName } from '../../sim/cycle/timing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vta-timing-'));
 const file = (name: string, text: string) => {
@@ -15,6 +17,19 @@ const file = (name: string, text: string) => {
 };
 
 describe('timing configuration', () => {
+  it('the default is the calibrated file, every parameter given there, and reports name it', () => {
+    const calibrated = JSON.parse(readFileSync(new URL('../../sim/cycle/timing.json', import.meta.url), 'utf8'));
+    expect(Object.keys(calibrated).sort()).toEqual([...TIMING_PARAMETERS].sort());
+    expect({ ...DEFAULT_TIMING }).toEqual(calibrated);
+    expect(timingName(DEFAULT_TIMING)).toBe('calibrated');
+    expect(timingName(makeTiming({ busLatency: 7, syncCycles: 1 }))).toBe('custom (busLatency=7, syncCycles=1)');
+    const cfg = preset('default');
+    const { insns } = assemble(cfg, 'finish');
+    const r = simulateCycles(cfg, insns, { timing: DEFAULT_TIMING });
+    expect(timingReportJson(cfg, insns, r).timingName).toBe('calibrated');
+    expect(formatTimingReport(cfg, insns, r)).toMatch(/timing calibrated/);
+  });
+
   it('overrides any subset of the defaults from a JSON file', () => {
     const t = loadTiming(file('t.json', JSON.stringify({ busLatency: 7, gemmPipelineFill: 0 })));
     expect(t).toEqual({ ...DEFAULT_TIMING, busLatency: 7, gemmPipelineFill: 0 });

@@ -43,7 +43,7 @@ function checkTimeline(insns: readonly Insn[], r: CycleResult, t: TimingConfig):
   expect(r.cycles).toBe(r.complete[insns.length - 1]);
 }
 
-for (const presetName of ['default', 'intelfocl'] as const) {
+for (const presetName of ['default', 'intelfocl', '1x32x32', '1x64x64'] as const) {
   const cfg = preset(presetName);
   describe(`cycle-level simulator on the corpus (${presetName})`, () => {
     for (const prog of testPrograms(cfg)) {

@@ -12,13 +12,22 @@ const cfg = preset('default'); // 64-bit bus: 8 bytes per beat
 const BEAT = cfg.BUS_BYTES;
 const INSN_BEATS = 16 / BEAT;
 
-/** A timing where the whole test program arrives in one fetch request (so fetch is easy to follow). */
+/** A timing where the whole test program arrives in one fetch request (so fetch is easy to follow); every parameter explicit, so the hand computations do not follow the default. */
 const T: TimingConfig = makeTiming({
   busLatency: 10,
   maxBurstBeats: 64,
   gemmPipelineFill: 5,
+  gemmCyclesPerUop: 1,
+  aluPipelineFill: 4,
+  aluCyclesPerUopImm: 1,
+  aluCyclesPerUopTensor: 2,
+  padCyclesPerElem: 1,
+  syncCycles: 1,
   tokenLatency: 1,
+  fetchDispatchCycles: 1,
   fetchBufferInsns: 32,
+  commandQueueDepth: 512,
+  tokenQueueDepth: 8,
 });
 
 function run(text: string, timing: TimingConfig = T): { insns: Insn[]; r: CycleResult } {

@@ -25,6 +25,8 @@ const CONFIGS: VtaConfig[] = [
   configVariant('block4', 0, 2),
   configVariant('block2', 0, 1),
   configVariant('block32', 0, 5),
+  preset('1x32x32'),
+  preset('1x64x64'),
 ];
 
 describe.each(CONFIGS.map((cfg) => [cfg.name, cfg] as const))('corpus on %s', (_name, cfg) => {

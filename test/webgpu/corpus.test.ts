@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preset, type VtaConfig } from '../../isa/config.ts';
 import { runImage as simRun } from '../../sim/fsim.ts';
 import { WebGpuDriver } from '../../webgpu/driver.ts';
-import { configVariant, testPrograms } from '../programs/index.ts';
+import { configVariant, sramZeroAlign, testPrograms } from '../programs/index.ts';
 import { clearSram, clearSramBytes, describeWithWebGpu, initialMemory, webgpuAvailability } from './helpers.ts';
 
 
@@ -23,6 +23,8 @@ const CASES: [string, VtaConfig, number | undefined, boolean][] = [
   ['batch 2 block 8', configVariant('batch2-block8', 1, 3), undefined, false],
   ['block 2 (sub-word elements)', configVariant('block2', 0, 1), undefined, false],
   ['block 2, two SRAM copies', configVariant('block2', 0, 1), 2, true],
+  ['preset 1x32x32', preset('1x32x32'), undefined, true],
+  ['preset 1x64x64', preset('1x64x64'), undefined, true],
 ];
 
 const avail = await webgpuAvailability(preset('default'));
@@ -30,7 +32,7 @@ const avail = await webgpuAvailability(preset('default'));
 describeWithWebGpu(avail, 'corpus on webgpu', () => {
   describe.each(CASES)('%s', (_name, cfg, sramCopies, handWritten) => {
     const programs = testPrograms(cfg).filter((p) => !handWritten || !p.name.startsWith('random-') || p.name === 'random-1');
-    const progBytes = Math.ceil(Math.max(...programs.map((p) => p.image.memBytes)) / 256) * 256;
+    const progBytes = Math.ceil(Math.max(...programs.map((p) => p.image.memBytes)) / sramZeroAlign(cfg)) * sramZeroAlign(cfg);
     const memBytes = progBytes + clearSramBytes(cfg);
     let driver: WebGpuDriver;
     beforeAll(async () => {

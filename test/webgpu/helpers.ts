@@ -95,7 +95,7 @@ export function clearSramBytes(cfg: VtaConfig): number {
 }
 
 /**
- * Zeroes every SRAM of the driver with one run that loads from a zero region at `at` (256-aligned,
+ * Zeroes every SRAM of the driver with one run that loads from a zero region at `at` (aligned to sramZeroAlign,
  * clearSramBytes(cfg) bytes free), so a program starts from the state the functional simulator
  * starts from, whatever the runs before it left.
  */
