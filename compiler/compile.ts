@@ -90,6 +90,8 @@ export interface CompileReport {
   fallbacks: EmitResult['fallbacks'];
   /** Host<->device copy steps in the compiled model (at every inference). */
   deviceCopies: number;
+  /** Calls folded to constants, and batch norms / per-channel scales folded into conv weights, before quantization. */
+  simplified: VtaCompiled['simplified'];
   /** How cycles were obtained. */
   cyclesNote: string;
 }
@@ -266,6 +268,7 @@ export function compileOnnx(file: string, opts: CompileOptions): CompileResult {
     cpu: { ops: emitted.cpuOps.length, byReason: cpuReasons(compiled, emitted, firstConv) },
     fallbacks: emitted.fallbacks,
     deviceCopies: emitted.copies,
+    simplified: compiled.simplified,
     cyclesNote: !measure
       ? 'not measured'
       : tune === 'none'
@@ -293,6 +296,8 @@ export function formatReport(r: CompileReport): string {
       `${r.vta.cycles === null ? 'cycles not measured' : `${r.vta.cycles} cycles, GEMM utilization ${pct(r.vta.gemmUtilization)}`}`,
   );
   lines.push(`CPU: ${r.cpu.ops} ops; device_copy steps: ${r.deviceCopies}`);
+  const s = r.simplified;
+  lines.push(`folded before quantization: ${s.folded} calls to constants, ${s.batchNorms} batch norms and ${s.scales} per-channel scales into conv weights, ${s.biases} adds into biases`);
   if (r.layers.length) {
     lines.push('');
     const rows = [['layer', 'op', 'source', 'shape', 'tiling', 'insns', 'uops', 'MACs', 'cycles', 'GEMM util']];

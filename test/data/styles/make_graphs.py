@@ -120,8 +120,8 @@ class Builder:
         f = self.node('Flatten', [g], axis=1)
         w = self.weight(self.rng.normal(0, np.sqrt(1.0 / c), (classes, c)))
         b = self.weight(self.rng.normal(0, 0.1, classes))
-        y = self.node('Gemm', [f, w, b], transB=1)
-        return self.node('Softmax', [y], axis=1)
+        self.logits = self.node('Gemm', [f, w, b], transB=1)
+        return self.node('Softmax', [self.logits], axis=1)
 
     def write(self, inp, out, in_shape, file):
         inputs = [helper.make_tensor_value_info(inp, TensorProto.FLOAT, in_shape)]
@@ -130,7 +130,8 @@ class Builder:
         graph = helper.make_graph(
             self.nodes, self.name,
             inputs,
-            [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 10])],
+            # The logits too: the tests compare them (softmax of small logits is near-uniform whatever they are).
+            [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 10]), helper.make_tensor_value_info(self.logits, TensorProto.FLOAT, [1, 10])],
             self.inits,
         )
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', self.opset)], producer_name='vta-toolchain make_graphs.py')
