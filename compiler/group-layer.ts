@@ -69,14 +69,15 @@ function epilogue(steps: readonly EpilogueStep[], out: readonly [number, number,
   let residual: Value | undefined;
   for (const s of steps) {
     if (s.kind === 'alu') res.push({ kind: 'imm', op: s.op, imm: s.imm });
-    else if (s.kind === 'bias') {
+    else if (s.kind === 'bias' || s.kind === 'scale') {
+      const op = s.kind === 'bias' ? 'ADD' : 'MUL';
       if (!s.perChannel) {
-        res.push({ kind: 'tensor', op: 'ADD', values: elementValues(s.value, out, name) });
+        res.push({ kind: 'tensor', op, values: elementValues(s.value, out, name) });
         continue;
       }
       const values = Int32Array.from(s.value.value.data as Int32Array);
       if (values.length !== out[1]) throw new LowerError(name, `a per-channel constant has ${values.length} values for ${out[1]} channels`);
-      res.push({ kind: 'channel', op: 'ADD', values });
+      res.push({ kind: 'channel', op, values });
     } else {
       if (residual) throw new LowerError(name, 'two residual inputs in one epilogue');
       if (s.pre.length > 0) throw new LowerError(name, 'ALU steps on the residual before the add are not lowered yet');

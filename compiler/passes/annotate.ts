@@ -54,8 +54,10 @@ const channelConstant = (v: Value, like: Value): boolean => {
  * How many conv groups pack into one GEMM block group: 1 when each group already
  * has whole blocks of input and output channels; for narrower groups (depthwise
  * is Cg = 1) BLOCK / Cg neighbouring groups merge into one whose weights are
- * block-diagonal (zeros between the merged groups). Undefined when neither fits.
- * groups = 1 packs by padding the channels instead.
+ * block-diagonal (zeros between the merged groups). A depthwise conv (one input
+ * and one output channel per group) whose channels are not a whole number of
+ * blocks gets zero groups up to the next block (packLayouts). Undefined when
+ * neither fits. groups = 1 packs by padding the channels instead.
  */
 export function groupMerge(groups: number, Cg: number, O: number, block: number): number | undefined {
   if (groups === 1) return 1;
@@ -63,7 +65,8 @@ export function groupMerge(groups: number, Cg: number, O: number, block: number)
   if (Cg % block === 0 && Og % block === 0) return 1;
   if (block % Cg !== 0) return undefined;
   const m = block / Cg;
-  return groups % m === 0 && (Og * m) % block === 0 ? m : undefined;
+  if (groups % m === 0 && (Og * m) % block === 0) return m;
+  return Cg === 1 && Og === 1 ? m : undefined;
 }
 
 type Rule = (c: Call, t: VtaTarget) => boolean;
@@ -81,7 +84,7 @@ export const VTA_RULES: Readonly<Record<string, Rule>> = {
     const sameShape = y.type.shape.join() === x.type.shape.join();
     return c.type.dtype === 'int32' && activation4d(x, t) && (isImm(y) || channelConstant(y, x) || (activation4d(y, t) && sameShape));
   },
-  multiply: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
+  multiply: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && (isImm(c.args[1]!) || channelConstant(c.args[1]!, c.args[0]!)),
   right_shift: (c, t) => activation4d(c.args[0]!, t) && isImm(c.args[1]!),
   maximum: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
   minimum: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),

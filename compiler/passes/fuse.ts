@@ -15,6 +15,8 @@
  *   for step of epilogue:                     in order, on every int32 lane of acc
  *     bias      acc += value                  int32 constant: per channel [1, C/16, 1, 1, 1, 16]
  *                                               or per element [1, C/16, H, W, 1, 16] (LOAD ACC + ADD)
+ *     scale     acc *= value                  the same shapes (LOAD ACC + MUL, low 32 bits): an
+ *                                               average pool's per-position 1/count multiplier
  *     alu       acc = OP(acc, imm)            ADD, MUL (low 32 bits), SHR (SPEC §4 ALU: arithmetic
  *                                               right shift, negative = left), MIN, MAX (signed);
  *                                               imm is a signed 16-bit immediate
@@ -52,6 +54,13 @@ export interface BiasStep {
   readonly perChannel: boolean;
 }
 
+/** Multiplication by an int32 constant tensor (MUL with an ACC operand); shapes as a BiasStep's. */
+export interface ScaleStep {
+  readonly kind: 'scale';
+  readonly value: Constant;
+  readonly perChannel: boolean;
+}
+
 export interface ResidualStep {
   readonly kind: 'residual';
   /** The int8 tensor added, sign-extended (same shape and layout as the group's output). */
@@ -63,7 +72,7 @@ export interface ResidualStep {
   readonly pre: readonly AluStep[];
 }
 
-export type EpilogueStep = AluStep | BiasStep | ResidualStep;
+export type EpilogueStep = AluStep | BiasStep | ScaleStep | ResidualStep;
 
 export type AnchorOp = 'conv2d' | 'dense' | 'max_pool2d' | 'add';
 
@@ -167,6 +176,8 @@ export function findKernelGroups(fn: IRFunction): VtaKernelGroup[] {
         steps.push(...alu);
       } else if (next.op === 'add' && next.type.dtype === 'int32' && next.args[0] === cur && next.args[1]!.kind === 'constant') {
         steps.push({ kind: 'bias', value: next.args[1] as Constant, perChannel: isPerChannel(next.args[1]!) });
+      } else if (next.op === 'multiply' && next.type.dtype === 'int32' && next.args[0] === cur && next.args[1]!.kind === 'constant') {
+        steps.push({ kind: 'scale', value: next.args[1] as Constant, perChannel: isPerChannel(next.args[1]!) });
       } else if (next.op === 'add' && next.type.dtype === 'int32' && next.args[0] === cur) {
         // The accumulator is the add's first operand (realizeQdq puts the rescaled one there).
         const r = residualChain(next.args[1]!);

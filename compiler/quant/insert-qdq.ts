@@ -2,8 +2,9 @@
  * Float model -> QDQ graph, the form realizeQdq turns into integer ops. The
  * quantization points follow VTA's flow (reference §3): the input of every
  * quantized conv, the end of every quantized conv (after its bias and ReLU),
- * every residual add whose operands are quantized, and max pools of quantized
- * values (which keep their input's scale). Scales are per tensor and
+ * every residual add whose operands are quantized, max pools of quantized
+ * values (which keep their input's scale), and average pools of quantized
+ * values (with their own scale). Scales are per tensor and
  * symmetric (zero point 0), from calibration; weights use max|w| / 127. In
  * 'pow2' mode every scale is rounded up to a power of two, so each
  * requantization is a plain rounding shift, as VTA's own quantizer does.
@@ -59,6 +60,9 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
       points.set(endOf(c, readers), {});
     } else if (c.op === 'add' && c.args.every((a) => points.has(a)) && c.args[0]!.type.shape.join() === c.args[1]!.type.shape.join()) {
       points.set(endOf(c, readers), {});
+    } else if ((c.op === 'nn.avg_pool2d' || c.op === 'nn.global_avg_pool2d') && points.has(c.args[0]!) && c.type.shape.length === 4) {
+      // Averaging narrows the range (a global pool much more): its own calibrated scale.
+      points.set(c, {});
     } else if (c.op === 'nn.max_pool2d' && points.has(c.args[0]!)) {
       const src = points.get(c.args[0]!)!;
       points.set(c, { sameAs: src.sameAs ?? c.args[0]! });
