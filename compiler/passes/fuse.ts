@@ -1,7 +1,7 @@
 /**
  * Kernel groups: the unit the VTA lowering consumes and the unit of device
- * placement. A group is an anchor (conv2d, dense, max_pool2d, or an add of two
- * int8 tensors) followed by its int32 epilogue, the ordered ALU steps that
+ * placement. A group is an anchor (conv2d, dense, max_pool2d, or a widened int8
+ * tensor: an add of two int8 tensors, or a per-channel multiply-add) followed by its int32 epilogue, the ordered ALU steps that
  * bias, requantize, clip and optionally add a residual, ending in the narrowing
  * to int8 (VTA's STORE of the accumulator's low bytes).
  *
@@ -11,7 +11,7 @@
  *                                             max_pool2d: int8 window max (ALU MAX; taps in the
  *                                               padding are skipped, never read as 0)
  *                                             add: acc = data widened to int32 (LOAD ACC_8BIT);
- *                                               its epilogue holds the residual step
+ *                                               its epilogue holds a residual, bias or scale step
  *   for step of epilogue:                     in order, on every int32 lane of acc
  *     bias      acc += value                  int32 constant: per channel [1, C/16, 1, 1, 1, 16]
  *                                               or per element [1, C/16, H, W, 1, 16] (LOAD ACC + ADD)
@@ -209,14 +209,14 @@ export function findKernelGroups(fn: IRFunction): VtaKernelGroup[] {
       commit({ anchor: 'max_pool2d', anchorCall: c, data: c.args[0]!, attrs: c.attrs, epilogue: [], output: c, calls: [c] });
     }
   }
-  // Elementwise groups: an int8 tensor widened into the accumulator, its ALU steps and a residual
-  // add, where no conv group absorbed the add.
+  // Elementwise groups: an int8 tensor widened into the accumulator and its ALU steps, with a
+  // residual add no conv group absorbed, or per-channel constants (a batch norm with no conv before it).
   for (const c of order) {
     if (taken.has(c) || !isWiden(c)) continue;
     const steps: EpilogueStep[] = [];
     const calls: Call[] = [c];
     const output = extend(c, steps, calls);
-    if (output && steps.some((s) => s.kind === 'residual')) {
+    if (output && steps.some((s) => s.kind !== 'alu')) {
       commit({ anchor: 'add', anchorCall: c, data: c.args[0]!, attrs: {}, epilogue: steps, output, calls: sortCalls(calls, order) });
     }
   }

@@ -15,7 +15,10 @@
  *   window sum on VTA's GEMM), the input zero point removed over the taps inside the image, then
  *   requantized by 1/count: one fixed-point multiply and shift where every window has the same
  *   count, else a per-position int32 multiplier tensor and a rounding shift (count_include_pad 0
- *   with padding).
+ *   with padding);
+ * - a per-channel multiply (and add) of a quantized value, a batch norm with no conv before it:
+ *   widened, multiplied by a per-channel int32 multiplier, the per-channel offset added at the
+ *   same fixed point, one rounding shift, clip, int8 (VTA's ALU: MUL, ADD, SHR).
  *
  * Anything else keeps its float form (dequantize -> op -> quantize) and runs on
  * the CPU. The integer ops are the ALU's (add and multiply wrap in int32,
@@ -185,6 +188,8 @@ class Realizer {
       return this.linear(anchor, inner.args[1]!, scale, zp, bounds, name);
     }
     if (inner.op === 'nn.conv2d' || inner.op === 'nn.dense') return this.linear(inner, undefined, scale, zp, bounds, name);
+    const affine = this.channelAffine(inner);
+    if (affine) return this.affine(affine, scale, zp, bounds, name);
     if (inner.op === 'add') return this.add(inner, scale, zp, bounds, name);
     if (inner.op === 'nn.avg_pool2d' || inner.op === 'nn.global_avg_pool2d') return this.avgPool(inner, scale, zp, bounds, name);
     if ((inner.op === 'nn.max_pool2d' || inner.op === 'reshape') && inner === v) {
@@ -192,6 +197,49 @@ class Realizer {
       if (x && x.scale === scale && x.zp === zp && x.q.type.dtype === 'int8') return call(inner.op, [x.q], inner.attrs, { name: inner.name ?? name });
     }
     return undefined;
+  }
+
+  /** `x·k + b` with per-channel float constants k (and b) and x a quantized int8 value, else undefined. */
+  channelAffine(v: Call): { x: QInfo; k: Float32Array; b?: Float32Array } | undefined {
+    const perChannel = (c: Value, C: number): Float32Array | undefined => {
+      const s = c.type.shape;
+      if (c.kind !== 'constant' || c.type.dtype !== 'float32' || c.value.size !== C) return undefined;
+      return s.length === 4 && s[0] === 1 && s[2] === 1 && s[3] === 1 ? (c.value.data as Float32Array) : undefined;
+    };
+    let mul: Value = v;
+    let b: Float32Array | undefined;
+    if (v.op === 'add' && v.args[0]!.kind === 'call') {
+      b = perChannel(v.args[1]!, v.type.shape[1]!);
+      if (!b) return undefined;
+      mul = v.args[0]!;
+    }
+    if (mul.kind !== 'call' || mul.op !== 'multiply' || mul.type.shape.length !== 4) return undefined;
+    const x = this.info.get(mul.args[0]!);
+    const k = perChannel(mul.args[1]!, mul.type.shape[1]!);
+    if (!x || !k || x.q.kind === 'constant' || x.q.type.dtype !== 'int8' || x.q.type.shape.join() !== mul.type.shape.join()) return undefined;
+    return { x, k, b };
+  }
+
+  /**
+   * y = k·sx·(q - zx) + b in units of sy: acc = (q - zx)·M_c + B_c, then a rounding shift by s,
+   * with M_c = 2^s·k·sx/sy and B_c = 2^s·b/sy as int32 per-channel constants (operands, so no
+   * 16-bit limit): s as large as the rounding immediate and int32 allow.
+   */
+  affine(a: { x: QInfo; k: Float32Array; b?: Float32Array }, sy: number, zy: number, bounds: Bounds, name?: string): Value | undefined {
+    const C = a.k.length;
+    const maxX = Math.max(INT8_MAX - a.x.zp, a.x.zp - INT8_MIN);
+    const ratio = (c: number) => (a.k[c]! * a.x.scale) / sy;
+    const offset = (c: number) => (a.b ? a.b[c]! / sy : 0);
+    const worst = (s: number) => Math.max(...Array.from({ length: C }, (_, c) => maxX * Math.abs(Math.round(2 ** s * ratio(c))) + Math.abs(Math.round(2 ** s * offset(c))))) + 2 ** s;
+    let s = MAX_ROUNDING_SHIFT;
+    while (s > 0 && worst(s) > INT32_MAX) s--;
+    if (worst(s) > INT32_MAX) return undefined;
+    const vec = (label: string, f: (c: number) => number) => constant(`${name ?? 'affine'}_${label}`, Tensor.from('int32', [1, C, 1, 1], Array.from({ length: C }, (_, c) => Math.round(2 ** s * f(c)))));
+    let t: Value = call('cast', [a.x.q], { dtype: 'int32' }, { name });
+    if (a.x.zp !== 0) t = call('add', [t, int32Scalar(-a.x.zp)], {}, { name });
+    t = call('multiply', [t, vec('multiplier', ratio)], {}, { name });
+    if (a.b) t = call('add', [t, vec('offset', offset)], {}, { name });
+    return narrowToInt8(roundingShift(t, s, name), zy, bounds.lo, bounds.hi, name);
   }
 
   /**
