@@ -209,14 +209,15 @@ export function findKernelGroups(fn: IRFunction): VtaKernelGroup[] {
       commit({ anchor: 'max_pool2d', anchorCall: c, data: c.args[0]!, attrs: c.attrs, epilogue: [], output: c, calls: [c] });
     }
   }
-  // Elementwise groups: an int8 tensor widened into the accumulator and its ALU steps, with a
-  // residual add no conv group absorbed, or per-channel constants (a batch norm with no conv before it).
+  // Elementwise groups: an int8 tensor widened into the accumulator and its ALU steps: a residual
+  // add no conv group absorbed, per-channel constants (a batch norm with no conv before it), or a
+  // requantization alone (a concat input at another scale).
   for (const c of order) {
     if (taken.has(c) || !isWiden(c)) continue;
     const steps: EpilogueStep[] = [];
     const calls: Call[] = [c];
     const output = extend(c, steps, calls);
-    if (output && steps.some((s) => s.kind !== 'alu')) {
+    if (output) {
       commit({ anchor: 'add', anchorCall: c, data: c.args[0]!, attrs: {}, epilogue: steps, output, calls: sortCalls(calls, order) });
     }
   }

@@ -119,6 +119,8 @@ export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET):
       return call(c.op, [getPacked(c.args[0]!), weight], attrs, opts);
     }
     if (c.op === 'nn.max_pool2d') return call(c.op, [getPacked(c.args[0]!)], { ...c.attrs, layout }, opts);
+    // Whole channel blocks (concatOnVta): the packed concatenation runs along the channel-block axis.
+    if (c.op === 'concatenate') return call(c.op, c.args.map(getPacked), { axis: 1 }, opts);
     return call(c.op, c.args.map(operand), c.attrs, opts);
   };
 

@@ -11,6 +11,7 @@
  * - add (+ ReLU): one int8 operand rescaled to the other's scale, the other
  *   added as it is (VTA's residual step), the sum requantized, clipped, narrowed;
  * - max_pool2d and reshape with unchanged scale and zero point: the same op on int8;
+ * - concatenate: on int8, inputs whose scale or zero point differ from the output's requantized;
  * - avg_pool2d / global_avg_pool2d: a depthwise conv of the int8 input with weights of 1 (the
  *   window sum on VTA's GEMM), the input zero point removed over the taps inside the image, then
  *   requantized by 1/count: one fixed-point multiply and shift where every window has the same
@@ -192,11 +193,28 @@ class Realizer {
     if (affine) return this.affine(affine, scale, zp, bounds, name);
     if (inner.op === 'add') return this.add(inner, scale, zp, bounds, name);
     if (inner.op === 'nn.avg_pool2d' || inner.op === 'nn.global_avg_pool2d') return this.avgPool(inner, scale, zp, bounds, name);
+    if (inner.op === 'concatenate' && inner === v) return this.concat(inner, scale, zp, bounds, name);
     if ((inner.op === 'nn.max_pool2d' || inner.op === 'reshape') && inner === v) {
       const x = this.info.get(inner.args[0]!);
       if (x && x.scale === scale && x.zp === zp && x.q.type.dtype === 'int8') return call(inner.op, [x.q], inner.attrs, { name: inner.name ?? name });
     }
     return undefined;
+  }
+
+  /**
+   * A concatenation on int8: inputs at the output's scale and zero point as they are, the others
+   * requantized to it first (widen, remove the zero point, fixed-point rescale, narrow).
+   */
+  concat(node: Call, sy: number, zy: number, bounds: Bounds, name?: string): Value | undefined {
+    const inputs = node.args.map((a) => this.info.get(a));
+    if (inputs.some((i) => !i || i.q.type.dtype !== 'int8')) return undefined;
+    const parts = (inputs as QInfo[]).map((i) => {
+      if (i.scale === sy && i.zp === zy) return i.q;
+      let t: Value = call('cast', [i.q], { dtype: 'int32' }, { name });
+      if (i.zp !== 0) t = call('add', [t, int32Scalar(-i.zp)], {}, { name });
+      return narrowToInt8(applyFixedPoint(t, chooseFixedPoint(i.scale / sy, INT8_MAX - INT8_MIN), name), zy, bounds.lo, bounds.hi, name);
+    });
+    return call('concatenate', parts, node.attrs, { name: node.name ?? name });
   }
 
   /** `x·k + b` with per-channel float constants k (and b) and x a quantized int8 value, else undefined. */

@@ -78,6 +78,11 @@ describe.each(cases)('$file', ({ style, variant, file }) => {
     expect(onVta / convs.size).toBeGreaterThanOrEqual(0.9);
     // Every average pool of a quantized value (in 'plain': padded both ways, unpadded, global).
     if (style === 'plain') expect(poolsOnVta).toBe(pools.size);
+    // Inception and DenseNet concats by addressing: the whole middle on VTA, one copy in and one out.
+    if (style === 'inception' || style === 'densenet') {
+      expect(compiled.emitted.cpuOps.map((o) => o.op)).not.toContain('concatenate');
+      expect(compiled.report.deviceCopies).toBe(2);
+    }
     expectEveryGroupOnVta(compiled);
     if (variant.endsWith('fill')) expect(compiled.report.simplified.folded).toBeGreaterThan(0);
   });
