@@ -297,7 +297,7 @@ export function formatReport(r: CompileReport): string {
   );
   lines.push(`CPU: ${r.cpu.ops} ops; device_copy steps: ${r.deviceCopies}`);
   const s = r.simplified;
-  lines.push(`folded before quantization: ${s.folded} calls to constants, ${s.batchNorms} batch norms and ${s.scales} per-channel scales into conv weights, ${s.biases} adds into biases`);
+  lines.push(`folded before quantization: ${s.folded} calls to constants, ${s.batchNorms} batch norms and ${s.scales} per-channel scales into conv weights, ${s.biases} adds into biases, ${s.shuffles} channel shuffles into conv weights`);
   if (r.layers.length) {
     lines.push('');
     const rows = [['layer', 'op', 'source', 'shape', 'tiling', 'insns', 'uops', 'MACs', 'cycles', 'GEMM util']];

@@ -7,7 +7,7 @@ import { execute } from '../../compiler/cpu/execute.ts';
 import { call, constant, topoOrder, variable, type IRFunction } from '../../compiler/ir/graph.ts';
 import { DEVICE_COLORS, toDot } from '../../compiler/passes/dot.ts';
 import { compileForVta } from '../../compiler/passes/pipeline.ts';
-import { canonicalizeBias, emptyStats, foldBatchNorm, foldChannelScale, foldConstants, simplify } from '../../compiler/passes/simplify.ts';
+import { canonicalizeBias, channelShuffle, emptyStats, foldBatchNorm, foldChannelScale, foldChannelShuffle, foldConstants, simplify } from '../../compiler/passes/simplify.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 import { loadModel, repoRoot, shared } from './helpers.ts';
 
@@ -77,6 +77,26 @@ describe('constant and batch-norm folding', () => {
     expect(stats.scales).toBe(1);
     expectSameOutputs(fn, folded, input);
     expect(topoOrder(foldChannelScale(fn)).map((c) => c.op)).toEqual(['nn.conv2d', 'nn.bias_add', 'add']);
+  });
+
+  it('folds a Reshape-Transpose-Reshape channel shuffle after a grouped conv into its weights', () => {
+    const w = constant('wg', filled([8, 3, 3, 3], (i) => Math.sin(i * 0.9)));
+    const x6 = variable('x6', { shape: [1, 6, 5, 5], dtype: 'float32' });
+    const conv = call('nn.conv2d', [x6, w], { padding: [1, 1, 1, 1], groups: 2 });
+    const biased = call('nn.bias_add', [conv, constant('bg', filled([8], (i) => i / 3 - 1))], { axis: 1 });
+    const r1 = call('reshape', [call('nn.relu', [biased])], { newshape: [1, 2, 4, 5, 5] });
+    const shuffled = call('reshape', [call('transpose', [r1], { axes: [0, 2, 1, 3, 4] })], { newshape: [1, 8, 5, 5] });
+    const fn: IRFunction = { params: [x6], results: [shuffled] };
+    expect(channelShuffle(shuffled)!.perm).toEqual([0, 4, 1, 5, 2, 6, 3, 7]);
+    const stats = emptyStats();
+    const folded = foldChannelShuffle(fn, stats);
+    expect(stats.shuffles).toBe(1);
+    expect(topoOrder(folded).map((c) => c.op)).toEqual(['nn.conv2d', 'nn.bias_add', 'nn.relu']);
+    expect(topoOrder(folded)[0]!.attrs['groups']).toBe(1);
+    expectSameOutputs(fn, folded, filled([1, 6, 5, 5], (i) => Math.cos(i * 0.21)));
+    // A second reader of the conv keeps the shuffle as it is.
+    const kept: IRFunction = { params: [x6], results: [shuffled, conv] };
+    expect(topoOrder(foldChannelShuffle(kept)).map((c) => c.op)).toContain('transpose');
   });
 
   it('leaves a batch norm whose conv has another reader as a multiply-add (no second conv)', () => {
