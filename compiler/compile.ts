@@ -175,6 +175,7 @@ function layerShape(l: EmittedLayer): string {
     case 'eltwise':
       return formatShape([x.batch, x.channels, x.height, x.width]);
     case 'maxpool':
+    case 'sumpool':
       return `${formatShape([x.batch, x.channels, x.height, x.width])} k${x.kernel.join('x')} s${x.stride[0]}`;
   }
 }
