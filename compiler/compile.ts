@@ -132,6 +132,9 @@ function readCalibration(spec: CompileOptions['calibration'], fn: IRFunction): T
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
+/** Ops that only move elements: VTA runs them when a conv's weights or a buffer's addressing absorb them. */
+const LAYOUT_OPS = new Set(['reshape', 'transpose', 'squeeze', 'expand_dims', 'strided_slice', 'concatenate']);
+
 const FALLBACK_REASON = 'placed on VTA, but the lowering cannot run its kernel group (see the fallbacks)';
 
 /** Why each CPU op of the placed graph is there, when the graph says. */
@@ -149,6 +152,8 @@ function cpuReasons(compiled: VtaCompiled, emitted: EmitResult, firstConv: 'cpu'
     if (firstConv === 'cpu' && first && (c === first || anchor === first)) return 'the first conv and its epilogue stay on the CPU (--first-conv cpu, as in TVM VTA)';
     if (c.op === 'layout_transform') return 'packs or unpacks VTA\'s blocked layout at the edge of the VTA region';
     if (c.op === 'qnn.quantize' || c.op === 'qnn.dequantize') return 'float <-> int8 at the edge of the integer region';
+    if (c.op === 'nn.lrn' || c.op === 'nn.softmax') return 'LRN and softmax need exponentials, powers and division, which VTA\'s ALU (ADD, MUL, SHR, MIN, MAX) lacks';
+    if (LAYOUT_OPS.has(c.op)) return 'layout-only op that no conv before it absorbs (channel shuffle) and that is not a channel concatenation of VTA results (done by addressing)';
     if (c.type.dtype.startsWith('float') || c.args.some((a) => a.type.dtype.startsWith('float'))) return 'float arithmetic (VTA computes in int8/int32)';
     if (!VTA_RULES[c.op]) return `VTA has no ${c.op}`;
     if (anchor) return 'its kernel group has a node VTA cannot run (shape, dtype or immediate out of range)';
