@@ -11,7 +11,8 @@ import { createRuntime, type Runtime } from '../../runtime/index.ts';
 import { emitModel } from '../../compiler/emit.ts';
 import { splitSamples } from '../../compiler/quant/calibrate.ts';
 import { preset } from '../../isa/config.ts';
-import { digitsTest, models, npy } from './helpers.ts';
+import { Tensor } from '../../compiler/tensor/tensor.ts';
+import { digitsTest, models, npy, repoRoot } from './helpers.ts';
 
 const runtimes: Runtime[] = [];
 afterAll(async () => {
@@ -47,5 +48,23 @@ describe('groups the lowering cannot run', () => {
     }
     // The max pool, then the global average pool after the last conv ran on the CPU.
     expect(model.profile()!.deviceRuns).toBe(2);
+  });
+
+  it('turn the channel concatenations fed by fallen-back convs into CPU concatenations, same outputs', async () => {
+    const cfg = preset('default');
+    const file = path.join(repoRoot, 'test/data/styles/inception_op13_init.onnx');
+    const sample = (k: number) => new Tensor('float32', [1, 3, 16, 16], Float32Array.from({ length: 768 }, (_, i) => Math.sin(i * 0.61 + k) * 1.5));
+    const { compiled } = compileOnnx(file, { target: 'sim', calibration: [sample(0), sample(1)], firstConv: 'vta', cycles: 'skip' });
+    const emitted = emitModel(cfg, compiled.fn, compiled.groups, { target: 'sim', source: 'inception', lower: { tiling: { tco: 1000, th: 1, tw: 1, tci: 1, order: 'co' } } });
+    const concats = emitted.fallbacks.filter((f) => f.anchor === 'concatenate');
+    expect(concats).toHaveLength(2);
+    for (const f of concats) expect(f.reason).toMatch(/is on the CPU or read there/);
+    expect(emitted.cpuOps.filter((c) => c.op === 'concatenate' && c.fallback !== undefined)).toHaveLength(2);
+    const rt = await createRuntime({ target: 'sim' });
+    runtimes.push(rt);
+    const model = await rt.load(encodeModel(emitted.model));
+    const x = sample(7);
+    const out = await model.run({ [model.inputs[0]!.name]: x });
+    execute(compiled.fn, [x]).forEach((want, i) => expect(Array.from(out[model.outputs[i]!.name]!.data as Float32Array)).toEqual(Array.from(want.data as Float32Array)));
   });
 });
