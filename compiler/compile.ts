@@ -96,6 +96,8 @@ export interface CompileReport {
   fallbacks: EmitResult['fallbacks'];
   /** Host<->device copy steps in the compiled model (at every inference). */
   deviceCopies: number;
+  /** Calls folded to constants, and batch norms / per-channel scales folded into conv weights, before quantization. */
+  simplified: VtaCompiled['simplified'];
   /** How cycles were obtained. */
   cyclesNote: string;
 }
@@ -136,6 +138,9 @@ function readCalibration(spec: CompileOptions['calibration'], fn: IRFunction): T
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
+/** Ops that only move elements: VTA runs them when a conv's weights or a buffer's addressing absorb them. */
+const LAYOUT_OPS = new Set(['reshape', 'transpose', 'squeeze', 'expand_dims', 'strided_slice', 'concatenate']);
+
 const FALLBACK_REASON = 'placed on VTA, but the lowering cannot run its kernel group (see the fallbacks)';
 
 /** Why each CPU op of the placed graph is there, when the graph says. */
@@ -153,6 +158,8 @@ function cpuReasons(compiled: VtaCompiled, emitted: EmitResult, firstConv: 'cpu'
     if (firstConv === 'cpu' && first && (c === first || anchor === first)) return 'the first conv and its epilogue stay on the CPU (--first-conv cpu, as in TVM VTA)';
     if (c.op === 'layout_transform') return 'packs or unpacks VTA\'s blocked layout at the edge of the VTA region';
     if (c.op === 'qnn.quantize' || c.op === 'qnn.dequantize') return 'float <-> int8 at the edge of the integer region';
+    if (c.op === 'nn.lrn' || c.op === 'nn.softmax') return 'LRN and softmax need exponentials, powers and division, which VTA\'s ALU (ADD, MUL, SHR, MIN, MAX) lacks';
+    if (LAYOUT_OPS.has(c.op)) return 'layout-only op that no conv before it absorbs (channel shuffle) and that is not a channel concatenation of VTA results (done by addressing)';
     if (c.type.dtype.startsWith('float') || c.args.some((a) => a.type.dtype.startsWith('float'))) return 'float arithmetic (VTA computes in int8/int32)';
     if (!VTA_RULES[c.op]) return `VTA has no ${c.op}`;
     if (anchor) return 'its kernel group has a node VTA cannot run (shape, dtype or immediate out of range)';
@@ -179,6 +186,7 @@ function layerShape(l: EmittedLayer): string {
     case 'eltwise':
       return formatShape([x.batch, x.channels, x.height, x.width]);
     case 'maxpool':
+    case 'sumpool':
       return `${formatShape([x.batch, x.channels, x.height, x.width])} k${x.kernel.join('x')} s${x.stride[0]}`;
   }
 }
@@ -272,6 +280,7 @@ export function compileOnnx(file: string, opts: CompileOptions): CompileResult {
     cpu: { ops: emitted.cpuOps.length, byReason: cpuReasons(compiled, emitted, firstConv) },
     fallbacks: emitted.fallbacks,
     deviceCopies: emitted.copies,
+    simplified: compiled.simplified,
     cyclesNote: !measure
       ? 'not measured'
       : tune === 'none'
@@ -299,6 +308,8 @@ export function formatReport(r: CompileReport): string {
       `${r.vta.cycles === null ? 'cycles not measured' : `${r.vta.cycles} cycles, GEMM utilization ${pct(r.vta.gemmUtilization)}`}`,
   );
   lines.push(`CPU: ${r.cpu.ops} ops; device_copy steps: ${r.deviceCopies}`);
+  const s = r.simplified;
+  lines.push(`folded before quantization: ${s.folded} calls to constants, ${s.batchNorms} batch norms and ${s.scales} per-channel scales into conv weights, ${s.biases} adds into biases, ${s.shuffles} channel shuffles into conv weights`);
   if (r.layers.length) {
     lines.push('');
     const rows = [['layer', 'op', 'source', 'shape', 'tiling', 'insns', 'uops', 'MACs', 'cycles', 'GEMM util']];

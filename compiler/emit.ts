@@ -4,13 +4,16 @@
  * device_copy a copy step, every other node a CPU operator. Values that live on the device get one
  * activation buffer each, so a layer never overwrites what a later layer of the same run reads.
  *
+ * A channel concatenation on VTA emits nothing: its inputs' producers write their slices of its
+ * buffer (relocations with an offset).
+ *
  * A group the lowering refuses (a LowerError: a shape or an epilogue it cannot express) runs on the
  * CPU instead, on the same packed tensors, with copies where its inputs and output cross to and from
  * the device; the result says which groups and why, so a model always compiles.
  */
 import { create } from '@bufbuild/protobuf';
 import type { VtaConfig } from '../isa/config.ts';
-import { configJson } from '../isa/config.ts';
+import { configJson, elemBytes } from '../isa/config.ts';
 import { encodeProgram } from '../isa/codec.ts';
 import { VtaError } from '../isa/errors.ts';
 import {
@@ -164,6 +167,26 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
   /** Where a value is produced: on the device (a lowered group or a copy to VTA) or on the host. */
   const onDevice = (v: Value): boolean => v.kind === 'call' && v.device === 'vta' && !fallbackCalls.has(v);
 
+  // Concatenations on VTA are addresses: each input is the slice of the result its producer writes
+  // (bytes from the start). One whose input is not made on the device, or is read by a group that
+  // fell back to the CPU (which would copy the slice), runs on the CPU instead.
+  const slices = new Map<Value, { of: Call; offset: number }>();
+  for (const c of order) {
+    if (c.op !== 'concatenate' || c.device !== 'vta') continue;
+    const bad = c.args.find((a) => !onDevice(a) || (readers.get(a) ?? []).some((r) => r !== c && fallbackCalls.has(r)));
+    if (bad) {
+      const reason = `its input ${describeCall(bad as Call)} is on the CPU or read there`;
+      fallbacks.push({ anchor: 'concatenate', source: describeCall(c), reason });
+      fallbackCalls.set(c, `the concatenation ${describeCall(c)} cannot be done by addressing: ${reason}`);
+      continue;
+    }
+    let offset = 0;
+    for (const a of c.args) {
+      slices.set(a, { of: c, offset });
+      offset += sizeOf(a.type.shape) * bytesPerElement(a.type.dtype);
+    }
+  }
+
   const buffers: DeviceBuffer[] = [];
   const deviceBuffer = new Map<Value, number>();
   const newBuffer = (name: string, bytes: number, kind: string, data?: Uint8Array): number => {
@@ -172,12 +195,21 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
     return id;
   };
   const activationBuffer = (v: Value): number => {
+    if (slices.has(v)) throw new EmitError(`${nameOf(v)} is a slice of a concatenation and has no buffer of its own`);
     let id = deviceBuffer.get(v);
     if (id === undefined) {
       id = newBuffer(nameOf(v), sizeOf(v.type.shape) * bytesPerElement(v.type.dtype), 'activation');
       deviceBuffer.set(v, id);
     }
     return id;
+  };
+
+  /** The buffer holding a device value and the byte offset of the value in it. */
+  const slot = (v: Value): { id: number; offset: number } => {
+    const s = slices.get(v);
+    if (!s) return { id: activationBuffer(v), offset: 0 };
+    const outer = slot(s.of);
+    return { id: outer.id, offset: outer.offset + s.offset };
   };
 
   const steps: Step[] = [];
@@ -265,6 +297,7 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
       continue;
     }
     const fallback = fallbackCalls.get(c);
+    if (c.op === 'concatenate' && c.device === 'vta' && fallback === undefined) continue;
     if (c.device === 'vta' && fallback === undefined) throw new EmitError(`${c.op}${c.name ? ` (${c.name})` : ''} is placed on VTA but belongs to no kernel group the lowering can run`);
     cpuOps.push({ op: c.op, name: c.name ?? '', ...(fallback !== undefined ? { fallback } : {}) });
     cpuStep(c, c.args.map(onHost), nameOf(c));
@@ -274,11 +307,16 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
   function emitGroup(g: LoweredGroup): Step {
     const { layer, weights, residual, scheduled, name } = g;
     const lowered = scheduled.lowered;
-    const ids: Partial<Record<BufferName, number>> = {
-      input: activationBuffer(g.group.data),
-      output: activationBuffer(g.group.output),
-    };
-    if (residual) ids.residual = activationBuffer(residual);
+    const input = slot(g.group.data);
+    const output = slot(g.group.output);
+    const ids: Partial<Record<BufferName, number>> = { input: input.id, output: output.id };
+    // Byte offsets of activations that are slices of a concatenation's buffer.
+    const offsets: Partial<Record<BufferName, number>> = { input: input.offset, output: output.offset };
+    if (residual) {
+      const r = slot(residual);
+      ids.residual = r.id;
+      offsets.residual = r.offset;
+    }
     if (lowered.buffers.weights !== undefined) {
       if (!weights) throw new EmitError(`${name}: the lowered ${layer.kind} reads weights the group does not have`);
       const packed = packWeights(cfg, layer as Conv2dLayer | DenseLayer, weights);
@@ -299,14 +337,18 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
     for (const [buf, bytes] of Object.entries(lowered.buffers) as [BufferName, number][]) {
       const id = ids[buf];
       if (id === undefined) throw new EmitError(`${name}: the lowered layer uses a '${buf}' buffer the group does not provide`);
-      if (Number(buffers[id]!.bytes) < bytes) throw new EmitError(`${name}: buffer '${buf}' holds ${buffers[id]!.bytes} bytes, the layer reads ${bytes}`);
+      const at = offsets[buf] ?? 0;
+      if (Number(buffers[id]!.bytes) < at + bytes) throw new EmitError(`${name}: buffer '${buf}' holds ${buffers[id]!.bytes} bytes, the layer reads ${bytes} from byte ${at}`);
     }
     // Instructions are stored with dram_base relative to their buffer; the loader adds the base.
     const insns = lowered.insns.map((i) => ({ ...i }));
     const relocations = lowered.relocs.map((r) => {
       const insn = insns[r.index]!;
       if (insn.opcode !== 'LOAD' && insn.opcode !== 'STORE') throw new EmitError(`${name}: relocation of a ${insn.opcode}`);
-      insn.dram_base = r.offset;
+      const at = offsets[r.buffer] ?? 0;
+      const unit = elemBytes(cfg, insn.memory_type);
+      if (at % unit !== 0) throw new EmitError(`${name}: a slice at byte ${at} of buffer '${r.buffer}' is not aligned to ${insn.memory_type} elements`);
+      insn.dram_base = r.offset + at / unit;
       return create(RelocationSchema, { insn: r.index, bufferId: ids[r.buffer]! });
     });
     const macs = layerMacs(layer);

@@ -69,14 +69,15 @@ function epilogue(steps: readonly EpilogueStep[], out: readonly [number, number,
   let residual: Value | undefined;
   for (const s of steps) {
     if (s.kind === 'alu') res.push({ kind: 'imm', op: s.op, imm: s.imm });
-    else if (s.kind === 'bias') {
+    else if (s.kind === 'bias' || s.kind === 'scale') {
+      const op = s.kind === 'bias' ? 'ADD' : 'MUL';
       if (!s.perChannel) {
-        res.push({ kind: 'tensor', op: 'ADD', values: elementValues(s.value, out, name) });
+        res.push({ kind: 'tensor', op, values: elementValues(s.value, out, name) });
         continue;
       }
       const values = Int32Array.from(s.value.value.data as Int32Array);
       if (values.length !== out[1]) throw new LowerError(name, `a per-channel constant has ${values.length} values for ${out[1]} channels`);
-      res.push({ kind: 'channel', op: 'ADD', values });
+      res.push({ kind: 'channel', op, values });
     } else {
       if (residual) throw new LowerError(name, 'two residual inputs in one epilogue');
       if (s.pre.length > 0) throw new LowerError(name, 'ALU steps on the residual before the add are not lowered yet');
@@ -85,6 +86,14 @@ function epilogue(steps: readonly EpilogueStep[], out: readonly [number, number,
     }
   }
   return { steps: res, residual };
+}
+
+/** Whether OIHW weights (I per group) are 1 from each output channel's own input channel and 0 elsewhere. */
+function isWindowSum(w: Int8Array, [O, Ig, kh, kw]: readonly [number, number, number, number], groups: number, C: number): boolean {
+  if (O !== C || Ig * groups !== C) return false;
+  const taps = kh * kw;
+  for (let o = 0; o < O; o++) for (let i = 0; i < Ig; i++) for (let t = 0; t < taps; t++) if (w[(o * Ig + i) * taps + t] !== (i === o % Ig ? 1 : 0)) return false;
+  return true;
 }
 
 export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): GroupLayer {
@@ -100,6 +109,10 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
       if (shape[1] * groups !== C) throw new LowerError(name, `weights with ${shape[1]} input channels per group do not fit ${C} input channels in ${groups} groups`);
       const { steps, residual } = epilogue(g.epilogue, logicalNCHW(g.output, name), name);
       const padding = ints(a['padding'], [0, 0, 0, 0]) as [number, number, number, number];
+      const window = { batch: N, channels: C, height: H, width: W, kernel: [shape[2], shape[3]] as [number, number], stride: ints(a['strides'], [1, 1]) as [number, number], padding };
+      // Weights of 1 on each channel's own input and 0 elsewhere sum windows: an average pool
+      // (compiler/quant/realize.ts). The ALU adds them without moving weights.
+      if (!residual && isWindowSum(data, shape, groups, C) && padding.every((p, i) => p < shape[2 + (i % 2)]!)) return { layer: { kind: 'sumpool', name, ...window, epilogue: steps } };
       return {
         layer: {
           kind: 'conv2d',

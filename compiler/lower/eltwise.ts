@@ -1,5 +1,5 @@
 /**
- * Layers that run on the ALU alone: elementwise ops and max pooling. Their operands reach the
+ * Layers that run on the ALU alone: elementwise ops and pooling (max, and window sums with an epilogue). Their operands reach the
  * accumulator through ACC_8BIT loads (ACC loads for per-element int32 constants), which run on the
  * compute stage, so only the store overlaps: the accumulator alternates between two tile regions,
  * guarded by compute->store/store->compute tokens as in conv.ts. Nothing runs on the load stage, so no start token is needed: compute is
@@ -7,7 +7,7 @@
  */
 import type { VtaConfig } from '../../isa/config.ts';
 import type { Uop } from '../../isa/types.ts';
-import { ceilDiv, checkLayer, convOutputSize, LowerError, maxIter, maxStride, splits, type EltwiseLayer, type MaxPoolLayer } from './layers.ts';
+import { ceilDiv, checkLayer, convOutputSize, LowerError, maxIter, maxStride, splits, type EltwiseLayer, type MaxPoolLayer, type SumPoolLayer } from './layers.ts';
 import { planEpilogue } from './pack.ts';
 import type { LoweredLayer } from './program.ts';
 import { AccRing, InsnQueue } from './queue.ts';
@@ -92,13 +92,21 @@ export function lowerEltwise(cfg: VtaConfig, layer: EltwiseLayer): LoweredLayer 
 }
 
 /**
- * Max pooling: each tile's output region starts at the int8 minimum (a GEMM reset, then ADD -128:
+ * Pooling. Max: each tile's output region starts at the int8 minimum (a GEMM reset, then ADD -128:
  * an overwrite that reads nothing, so targets that rename SRAM, such as webgpu, need not wait for
  * the previous tile in the same buffer), then one MAX per window tap covers the rectangle of
  * outputs whose tap lands inside the image, so padding is skipped rather than read as zero.
+ * Sum: the region starts at 0 (the reset) and each tap ADDs; then the epilogue runs on the tile
+ * (immediates; per-channel vectors loaded once per channel tile; per-element tensors loaded into
+ * an operand region per tile), as the elementwise layers run theirs.
  */
-export function lowerMaxPool(cfg: VtaConfig, layer: MaxPoolLayer): LoweredLayer {
+export function lowerPool(cfg: VtaConfig, layer: MaxPoolLayer | SumPoolLayer): LoweredLayer {
   checkLayer(cfg, layer);
+  const sum = layer.kind === 'sumpool';
+  const steps = sum ? planEpilogue(layer) : [];
+  const nChannel = steps.filter((s) => s.kind === 'channel').length;
+  const nTensor = steps.filter((s) => s.kind === 'tensor').length;
+  if (steps.some((s) => s.kind === 'residual')) throw new LowerError(layer.name, 'a pooling epilogue cannot add a residual');
   const [OH, OW] = convOutputSize(layer);
   const { height: H, width: W } = layer;
   const [kh, kw] = layer.kernel;
@@ -110,7 +118,8 @@ export function lowerMaxPool(cfg: VtaConfig, layer: MaxPoolLayer): LoweredLayer 
   for (const tco of H * W <= maxStride(cfg) && OH * OW <= maxStride(cfg) ? splits(cob) : [1])
     for (const th of splits(OH)) {
       const rowsIn = Math.min(H, (th - 1) * sh + kh);
-      if (2 * tco * th * OW + tco * rowsIn * W > cfg.ACC_DEPTH || th * OW >= cfg.ACC_DEPTH || th * OW > maxIter(cfg) || tco > maxIter(cfg)) continue;
+      const extra = (nTensor > 0 ? tco * th * OW : 0) + nChannel * tco;
+      if (2 * tco * th * OW + tco * rowsIn * W + extra > cfg.ACC_DEPTH || th * OW >= cfg.ACC_DEPTH || th * OW > maxIter(cfg) || tco > maxIter(cfg)) continue;
       if (!best || tco * th > best[0] * best[1] || (tco * th === best[0] * best[1] && th > best[1])) best = [tco, th];
     }
   if (!best) {
@@ -119,8 +128,13 @@ export function lowerMaxPool(cfg: VtaConfig, layer: MaxPoolLayer): LoweredLayer 
   const [tco, th] = best;
   const outTile = tco * th * OW;
   const inBase = 2 * outTile;
+  const rowsMax = Math.min(H, (th - 1) * sh + kh);
+  const operandBase = inBase + tco * rowsMax * W;
+  const constBase = operandBase + (nTensor > 0 ? outTile : 0);
+  const tensorSize = nb * cob * OH * OW;
   const q = new InsnQueue(cfg);
   const ring = new AccRing(q, 2);
+  let constJ = -1;
   for (let n = 0; n < nb; n++)
     for (let j0 = 0; j0 < cob; j0 += tco)
       for (let oy0 = 0; oy0 < OH; oy0 += th) {
@@ -134,7 +148,7 @@ export function lowerMaxPool(cfg: VtaConfig, layer: MaxPoolLayer): LoweredLayer 
         const accBase = ring.begin() * outTile;
         const init = q.kernel(`init:${accBase}`, () => [{ dst_idx: accBase, src_idx: 0, wgt_idx: 0 }]);
         q.gemm(init, true, [tc, pout, 0, 0], [pout, 1, 0, 0]);
-        q.alu(init, 'ADD', -128, [tc, pout, 0], [pout, 1, 0]);
+        if (!sum) q.alu(init, 'ADD', -128, [tc, pout, 0], [pout, 1, 0]);
         for (let ky = 0; ky < kh; ky++) {
           const ya = Math.max(oy0, ceilDiv(pt - ky, sh));
           const yb = Math.min(oy0 + tr, Math.floor((H - 1 + pt - ky) / sh) + 1);
@@ -151,7 +165,27 @@ export function lowerMaxPool(cfg: VtaConfig, layer: MaxPoolLayer): LoweredLayer 
               return u;
             });
             // A single row needs no row factor (and sh*W may not fit the field when the window is one row).
-            q.alu(r, 'MAX', null, [yb - ya, OW, yb - ya > 1 ? sh * W : 0], [xb - xa, 1, sw]);
+            q.alu(r, sum ? 'ADD' : 'MAX', null, [yb - ya, OW, yb - ya > 1 ? sh * W : 0], [xb - xa, 1, sw]);
+          }
+        }
+        const out = ((n * cob + j0) * OH + oy0) * OW;
+        if (nChannel && constJ !== j0) {
+          constJ = j0;
+          for (let v = 0; v < nChannel; v++) q.mem('LOAD', 'ACC', 'bias', v * cob + j0, { sram: constBase + v * tco, y: 1, x: tc, stride: tc });
+        }
+        let channel = 0;
+        let tensor = 0;
+        for (const e of steps) {
+          if (e.kind === 'imm') {
+            q.alu(init, e.op, e.imm, [tc, pout, 0], [pout, 1, 0]);
+          } else if (e.kind === 'channel') {
+            const src = constBase + channel++ * tco;
+            const r = q.kernel(`alu:${accBase}:${src}`, () => [{ dst_idx: accBase, src_idx: src, wgt_idx: 0 }]);
+            q.alu(r, e.op, null, [tc, pout, 1], [pout, 1, 0]);
+          } else if (e.kind === 'tensor') {
+            q.mem('LOAD', 'ACC', 'tensor', tensor++ * tensorSize + out, { sram: operandBase, y: tc, x: pout, stride: tc > 1 ? OH * OW : pout });
+            const r = q.kernel(`alu:${accBase}:${operandBase}`, () => [{ dst_idx: accBase, src_idx: operandBase, wgt_idx: 0 }]);
+            q.alu(r, e.op, null, [tc, pout, pout], [pout, 1, 1]);
           }
         }
         ring.store(() =>
@@ -167,6 +201,8 @@ export function lowerMaxPool(cfg: VtaConfig, layer: MaxPoolLayer): LoweredLayer 
     buffers: {
       input: nb * cob * H * W * cfg.INP_ELEM_BYTES,
       output: nb * cob * OH * OW * cfg.OUT_ELEM_BYTES,
+      ...(nChannel ? { bias: nChannel * cob * cfg.ACC_ELEM_BYTES } : {}),
+      ...(nTensor ? { tensor: nTensor * tensorSize * cfg.ACC_ELEM_BYTES } : {}),
       uops: q.uops.length * cfg.UOP_ELEM_BYTES,
     },
     tiling: `co${tco} h${th}`,

@@ -84,7 +84,17 @@ export interface MaxPoolLayer {
   padding: [number, number, number, number];
 }
 
-export type Layer = Conv2dLayer | DenseLayer | EltwiseLayer | MaxPoolLayer;
+/**
+ * Window sums on the ALU (ADD per tap; padding adds nothing), then `epilogue` on the int32 sums: an
+ * average pool, its 1/count in the epilogue (a fixed-point multiply and shift, or a per-position
+ * multiplier tensor).
+ */
+export interface SumPoolLayer extends Omit<MaxPoolLayer, 'kind'> {
+  kind: 'sumpool';
+  epilogue: EpilogueStep[];
+}
+
+export type Layer = Conv2dLayer | DenseLayer | EltwiseLayer | MaxPoolLayer | SumPoolLayer;
 
 export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
@@ -122,7 +132,8 @@ export function outputShape(l: Layer): [number, number, number, number] {
       return [l.batch, l.outFeatures, 1, 1];
     case 'eltwise':
       return [l.batch, l.channels, l.height, l.width];
-    case 'maxpool': {
+    case 'maxpool':
+    case 'sumpool': {
       const [oh, ow] = convOutputSize(l);
       return [l.batch, l.channels, oh, ow];
     }
@@ -137,6 +148,7 @@ export function inputShape(l: Layer): [number, number, number, number] {
       return [l.batch, l.inFeatures, 1, 1];
     case 'eltwise':
     case 'maxpool':
+    case 'sumpool':
       return [l.batch, l.channels, l.height, l.width];
   }
 }
@@ -164,7 +176,7 @@ export function checkLayer(cfg: VtaConfig, l: Layer): void {
   };
   pos(l.batch, 'batch');
   if (l.batch % cfg.BATCH !== 0) fail(`batch ${l.batch} is not a multiple of the configuration's BATCH ${cfg.BATCH}`);
-  if (l.kind === 'conv2d' || l.kind === 'maxpool') {
+  if (l.kind === 'conv2d' || l.kind === 'maxpool' || l.kind === 'sumpool') {
     for (const [v, what] of [
       [l.height, 'height'],
       [l.width, 'width'],
@@ -188,7 +200,7 @@ export function checkLayer(cfg: VtaConfig, l: Layer): void {
       fail(`groups=${l.groups} must divide inChannels=${l.inChannels} and outChannels=${l.outChannels}`);
     }
   }
-  if (l.kind === 'maxpool') {
+  if (l.kind === 'maxpool' || l.kind === 'sumpool') {
     if (l.padding[0] >= l.kernel[0] || l.padding[2] >= l.kernel[0] || l.padding[1] >= l.kernel[1] || l.padding[3] >= l.kernel[1]) {
       fail('padding must be smaller than the window, or some outputs would see only padding');
     }

@@ -12,7 +12,7 @@ import { CycleSimulator } from '../../sim/cycle/cyclesim.ts';
 import { DEFAULT_TIMING, type TimingConfig } from '../../sim/cycle/timing.ts';
 import type { CycleResult } from '../../sim/cycle/engine.ts';
 import { convGeometry, denseAsConv, lowerConv, type ConvTiling } from './conv.ts';
-import { lowerEltwise, lowerMaxPool } from './eltwise.ts';
+import { lowerEltwise, lowerPool } from './eltwise.ts';
 import { LowerError, type Conv2dLayer, type Layer } from './layers.ts';
 import { planEpilogue, residualCopies } from './pack.ts';
 import { placeBuffers, relocate, withFinish, type LoweredLayer } from './program.ts';
@@ -109,7 +109,7 @@ export interface ScheduledLayer {
 /** Lowers any layer; conv and dense get their tiling from the search (or `opts.tiling`). */
 export function lowerLayer(cfg: VtaConfig, layer: Layer, opts: LowerOptions = {}): ScheduledLayer {
   if (layer.kind === 'eltwise') return { lowered: lowerEltwise(cfg, layer), cycles: null };
-  if (layer.kind === 'maxpool') return { lowered: lowerMaxPool(cfg, layer), cycles: null };
+  if (layer.kind === 'maxpool' || layer.kind === 'sumpool') return { lowered: lowerPool(cfg, layer), cycles: null };
   if (opts.tiling) return { lowered: lowerConv(cfg, layer, opts.tiling), cycles: null };
   const conv = layer.kind === 'dense' ? denseAsConv(layer) : layer;
   const tune = opts.tune ?? 'none';

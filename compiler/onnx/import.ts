@@ -12,7 +12,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { constant, variable, type IRFunction, type TensorType, type Value, type Var } from '../ir/graph.ts';
 import { Attributes } from './attributes.ts';
 import { NodeContext } from './context.ts';
-import { CONVERTERS, MAX_OPSET, MIN_OPSET, SINCE_OPSET } from './convert/index.ts';
+import { CONVERTERS, MAX_OPSET, MIN_OPSET, SINCE_OPSET, UNTIL_OPSET } from './convert/index.ts';
 import { OnnxImportError, UnsupportedOpsError, type UnsupportedOp } from './errors.ts';
 import { ModelProtoSchema, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from './gen/onnx_pb.ts';
 import { dimsOf, dtypeOf, tensorFromProto, type ExternalData } from './tensor-proto.ts';
@@ -81,7 +81,7 @@ function checkSupported(graph: GraphProto, opset: number, file: string): void {
     if (node.domain && node.domain !== 'ai.onnx') bad.push({ node: name, op, reason: `domain '${node.domain}' is not supported` });
     else if (!Object.hasOwn(CONVERTERS, node.opType)) bad.push({ node: name, op, reason: 'operator not supported' });
     else if (opset < MIN_OPSET || opset > MAX_OPSET) bad.push({ node: name, op, reason: `opset ${opset} is not supported (${MIN_OPSET} to ${MAX_OPSET} are)` });
-    else if ((SINCE_OPSET[node.opType] ?? 0) > opset) bad.push({ node: name, op, reason: `not defined in opset ${opset}` });
+    else if ((SINCE_OPSET[node.opType] ?? 0) > opset || (UNTIL_OPSET[node.opType] ?? Infinity) < opset) bad.push({ node: name, op, reason: `not defined in opset ${opset}` });
   });
   if (bad.length) throw new UnsupportedOpsError(file, bad);
 }

@@ -4,7 +4,8 @@
  * the int32 ALU ops with 16-bit immediates; int8 max pooling; the int8 <->
  * int32 casts of LOAD ACC_8BIT and STORE). Placement is decided per kernel
  * group (compiler/passes/fuse.ts), as VTA fuses them: a group goes to VTA when
- * every node in it is supported, and everything else stays on the CPU. Like
+ * every node in it is supported; channel concatenations of VTA results go to VTA
+ * too (done by addressing, see concatOnVta); everything else stays on the CPU. Like
  * graph_pack's device_annot (reference §2), this runs on the unpacked graph;
  * packing, copies and propagation follow.
  */
@@ -54,8 +55,10 @@ const channelConstant = (v: Value, like: Value): boolean => {
  * How many conv groups pack into one GEMM block group: 1 when each group already
  * has whole blocks of input and output channels; for narrower groups (depthwise
  * is Cg = 1) BLOCK / Cg neighbouring groups merge into one whose weights are
- * block-diagonal (zeros between the merged groups). Undefined when neither fits.
- * groups = 1 packs by padding the channels instead.
+ * block-diagonal (zeros between the merged groups). A depthwise conv (one input
+ * and one output channel per group) whose channels are not a whole number of
+ * blocks gets zero groups up to the next block (packLayouts). Undefined when
+ * neither fits. groups = 1 packs by padding the channels instead.
  */
 export function groupMerge(groups: number, Cg: number, O: number, block: number): number | undefined {
   if (groups === 1) return 1;
@@ -63,7 +66,8 @@ export function groupMerge(groups: number, Cg: number, O: number, block: number)
   if (Cg % block === 0 && Og % block === 0) return 1;
   if (block % Cg !== 0) return undefined;
   const m = block / Cg;
-  return groups % m === 0 && (Og * m) % block === 0 ? m : undefined;
+  if (groups % m === 0 && (Og * m) % block === 0) return m;
+  return Cg === 1 && Og === 1 ? m : undefined;
 }
 
 type Rule = (c: Call, t: VtaTarget) => boolean;
@@ -81,7 +85,7 @@ export const VTA_RULES: Readonly<Record<string, Rule>> = {
     const sameShape = y.type.shape.join() === x.type.shape.join();
     return c.type.dtype === 'int32' && activation4d(x, t) && (isImm(y) || channelConstant(y, x) || (activation4d(y, t) && sameShape));
   },
-  multiply: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
+  multiply: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && (isImm(c.args[1]!) || channelConstant(c.args[1]!, c.args[0]!)),
   right_shift: (c, t) => activation4d(c.args[0]!, t) && isImm(c.args[1]!),
   maximum: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
   minimum: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
@@ -94,7 +98,46 @@ export function supportedOnVta(c: Call, target: VtaTarget = DEFAULT_TARGET): boo
   return VTA_RULES[c.op]?.(c, target) ?? false;
 }
 
-/** Sets `device` on every call: 'vta' for the nodes of supported kernel groups, 'cpu' for the rest. */
+/**
+ * A concatenation VTA runs by addressing alone: int8 along the channels, every input a whole
+ * number of channel blocks with one batch block, so that in the packed layout each input is one
+ * contiguous slice of the result, which its producer writes in place (compiler/emit.ts).
+ */
+export function concatOnVta(c: Call, t: VtaTarget): boolean {
+  if (c.op !== 'concatenate' || c.type.dtype !== 'int8' || c.type.shape.length !== 4) return false;
+  if (Number(c.attrs['axis']) !== 1 && Number(c.attrs['axis']) !== -3) return false;
+  return c.args.every((a) => a.kind === 'call' && activation4d(a, t) && a.type.shape[0] === t.batch && a.type.shape[1]! % t.block === 0 && c.args.indexOf(a) === c.args.lastIndexOf(a));
+}
+
+/**
+ * Concatenations placed on VTA: those concatOnVta allows whose every input is made on VTA and read
+ * by nothing but VTA nodes and this one concatenation (a slice cannot be copied to the host or
+ * shared by two results); repeated until no placement changes, since nested concats depend on
+ * each other.
+ */
+function placeConcats(order: readonly Call[], results: ReadonlySet<Value>, devices: Map<Call, Device>, t: VtaTarget): void {
+  const readers = new Map<Value, Call[]>();
+  for (const c of order) for (const a of c.args) (readers.get(a) ?? readers.set(a, []).get(a)!).push(c);
+  const concats = order.filter((c) => concatOnVta(c, t));
+  for (const c of concats) devices.set(c, 'vta');
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const c of concats) {
+      if (devices.get(c) !== 'vta') continue;
+      const ok = c.args.every((a) => {
+        if (results.has(a) || devices.get(a as Call) !== 'vta') return false;
+        const rs = readers.get(a)!;
+        return rs.every((r) => devices.get(r) === 'vta' && (r === c || r.op !== 'concatenate'));
+      });
+      if (!ok) {
+        devices.set(c, 'cpu');
+        changed = true;
+      }
+    }
+  }
+}
+
+/** Sets `device` on every call: 'vta' for the nodes of supported kernel groups and concatenations, 'cpu' for the rest. */
 export function annotateDevices(fn: IRFunction, opts: AnnotateOptions = {}): IRFunction {
   const target = opts.target ?? DEFAULT_TARGET;
   const order = topoOrder(fn);
@@ -104,6 +147,7 @@ export function annotateDevices(fn: IRFunction, opts: AnnotateOptions = {}): IRF
     if (opts.firstConvOnCpu && g.anchorCall === firstConv) continue;
     if (g.calls.every((c) => supportedOnVta(c, target))) for (const c of g.calls) devices.set(c, 'vta');
   }
+  placeConcats(order, new Set(fn.results), devices, target);
   for (const [c, d] of devices) c.device = d;
   return fn;
 }

@@ -34,7 +34,7 @@ function describeGroups(groups: readonly VtaKernelGroup[]): unknown {
     weight: g.weight?.type.shape,
     output: g.output.type.shape,
     epilogue: g.epilogue.map((s) =>
-      s.kind === 'alu' ? `${s.op} ${s.imm}` : s.kind === 'bias' ? `bias ${s.perChannel ? 'per-channel' : 'per-element'} ${JSON.stringify(s.value.type.shape)}` : `residual ${JSON.stringify(s.input.type.shape)} pre [${s.pre.map((p) => `${p.op} ${p.imm}`).join(', ')}]`),
+      s.kind === 'alu' ? `${s.op} ${s.imm}` : s.kind === 'bias' || s.kind === 'scale' ? `${s.kind} ${s.perChannel ? 'per-channel' : 'per-element'} ${JSON.stringify(s.value.type.shape)}` : `residual ${JSON.stringify(s.input.type.shape)} pre [${s.pre.map((p) => `${p.op} ${p.imm}`).join(', ')}]`),
   }));
 }
 

@@ -1,7 +1,7 @@
 /**
  * Kernel groups: the unit the VTA lowering consumes and the unit of device
- * placement. A group is an anchor (conv2d, dense, max_pool2d, or an add of two
- * int8 tensors) followed by its int32 epilogue, the ordered ALU steps that
+ * placement. A group is an anchor (conv2d, dense, max_pool2d, or a widened int8
+ * tensor: an add of two int8 tensors, or a per-channel multiply-add) followed by its int32 epilogue, the ordered ALU steps that
  * bias, requantize, clip and optionally add a residual, ending in the narrowing
  * to int8 (VTA's STORE of the accumulator's low bytes).
  *
@@ -11,10 +11,12 @@
  *                                             max_pool2d: int8 window max (ALU MAX; taps in the
  *                                               padding are skipped, never read as 0)
  *                                             add: acc = data widened to int32 (LOAD ACC_8BIT);
- *                                               its epilogue holds the residual step
+ *                                               its epilogue holds a residual, bias or scale step
  *   for step of epilogue:                     in order, on every int32 lane of acc
  *     bias      acc += value                  int32 constant: per channel [1, C/16, 1, 1, 1, 16]
  *                                               or per element [1, C/16, H, W, 1, 16] (LOAD ACC + ADD)
+ *     scale     acc *= value                  the same shapes (LOAD ACC + MUL, low 32 bits): an
+ *                                               average pool's per-position 1/count multiplier
  *     alu       acc = OP(acc, imm)            ADD, MUL (low 32 bits), SHR (SPEC §4 ALU: arithmetic
  *                                               right shift, negative = left), MIN, MAX (signed);
  *                                               imm is a signed 16-bit immediate
@@ -52,6 +54,13 @@ export interface BiasStep {
   readonly perChannel: boolean;
 }
 
+/** Multiplication by an int32 constant tensor (MUL with an ACC operand); shapes as a BiasStep's. */
+export interface ScaleStep {
+  readonly kind: 'scale';
+  readonly value: Constant;
+  readonly perChannel: boolean;
+}
+
 export interface ResidualStep {
   readonly kind: 'residual';
   /** The int8 tensor added, sign-extended (same shape and layout as the group's output). */
@@ -63,7 +72,7 @@ export interface ResidualStep {
   readonly pre: readonly AluStep[];
 }
 
-export type EpilogueStep = AluStep | BiasStep | ResidualStep;
+export type EpilogueStep = AluStep | BiasStep | ScaleStep | ResidualStep;
 
 export type AnchorOp = 'conv2d' | 'dense' | 'max_pool2d' | 'add';
 
@@ -167,6 +176,8 @@ export function findKernelGroups(fn: IRFunction): VtaKernelGroup[] {
         steps.push(...alu);
       } else if (next.op === 'add' && next.type.dtype === 'int32' && next.args[0] === cur && next.args[1]!.kind === 'constant') {
         steps.push({ kind: 'bias', value: next.args[1] as Constant, perChannel: isPerChannel(next.args[1]!) });
+      } else if (next.op === 'multiply' && next.type.dtype === 'int32' && next.args[0] === cur && next.args[1]!.kind === 'constant') {
+        steps.push({ kind: 'scale', value: next.args[1] as Constant, perChannel: isPerChannel(next.args[1]!) });
       } else if (next.op === 'add' && next.type.dtype === 'int32' && next.args[0] === cur) {
         // The accumulator is the add's first operand (realizeQdq puts the rescaled one there).
         const r = residualChain(next.args[1]!);
@@ -198,14 +209,15 @@ export function findKernelGroups(fn: IRFunction): VtaKernelGroup[] {
       commit({ anchor: 'max_pool2d', anchorCall: c, data: c.args[0]!, attrs: c.attrs, epilogue: [], output: c, calls: [c] });
     }
   }
-  // Elementwise groups: an int8 tensor widened into the accumulator, its ALU steps and a residual
-  // add, where no conv group absorbed the add.
+  // Elementwise groups: an int8 tensor widened into the accumulator and its ALU steps: a residual
+  // add no conv group absorbed, per-channel constants (a batch norm with no conv before it), or a
+  // requantization alone (a concat input at another scale).
   for (const c of order) {
     if (taken.has(c) || !isWiden(c)) continue;
     const steps: EpilogueStep[] = [];
     const calls: Call[] = [c];
     const output = extend(c, steps, calls);
-    if (output && steps.some((s) => s.kind === 'residual')) {
+    if (output) {
       commit({ anchor: 'add', anchorCall: c, data: c.args[0]!, attrs: {}, epilogue: steps, output, calls: sortCalls(calls, order) });
     }
   }

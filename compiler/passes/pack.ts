@@ -8,7 +8,8 @@
  * packed region ends. Pack (pad + layout_transform) and unpack
  * (layout_transform + strided_slice) run on the CPU at the region's edges, so
  * the copies that follow move packed tensors, as VTA's do. Grouped convs whose
- * groups are narrower than a block (depthwise) merge into block-diagonal groups.
+ * groups are narrower than a block (depthwise) merge into block-diagonal groups;
+ * a depthwise conv's channels are padded to whole blocks like an activation's.
  */
 import { evaluate } from '../cpu/execute.ts';
 import { call, constant, topoOrder, type Call, type Constant, type IRFunction, type Value } from '../ir/graph.ts';
@@ -105,6 +106,12 @@ export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET):
       let w = c.args[1] as Constant;
       let groups = Number(c.attrs['groups'] ?? 1);
       const merge = groupMerge(groups, w.type.shape[1]!, w.type.shape[0]!, target.block)!;
+      if (merge > 1 && groups % merge !== 0) {
+        // Depthwise with channels short of a block: zero weights for the padded channels' groups.
+        const O = w.type.shape[0]!;
+        w = constant(w.name, evaluate(padAxis(w, 0, roundUp(O, target.block))));
+        groups = w.type.shape[0]!;
+      }
       if (merge > 1) {
         w = blockDiagonal(w, groups, merge);
         groups /= merge;
@@ -114,6 +121,8 @@ export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET):
       return call(c.op, [getPacked(c.args[0]!), weight], attrs, opts);
     }
     if (c.op === 'nn.max_pool2d') return call(c.op, [getPacked(c.args[0]!)], { ...c.attrs, layout }, opts);
+    // Whole channel blocks (concatOnVta): the packed concatenation runs along the channel-block axis.
+    if (c.op === 'concatenate') return call(c.op, c.args.map(getPacked), { axis: 1 }, opts);
     return call(c.op, c.args.map(operand), c.attrs, opts);
   };
 

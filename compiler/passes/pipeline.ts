@@ -15,7 +15,7 @@ import { annotateDevices, DEFAULT_TARGET, type VtaTarget } from './annotate.ts';
 import { copyStats, insertDeviceCopies, propagateDevices } from './devices.ts';
 import { findKernelGroups, type VtaKernelGroup } from './fuse.ts';
 import { packLayouts } from './pack.ts';
-import { simplify } from './simplify.ts';
+import { emptyStats, simplify, type SimplifyStats } from './simplify.ts';
 
 export interface VtaCompileOptions {
   target?: VtaTarget;
@@ -41,6 +41,8 @@ export interface VtaCompiled {
   copies: number;
   /** Calls per device. */
   placement: Record<string, number>;
+  /** What constant folding and batch-norm folding did. */
+  simplified: SimplifyStats;
 }
 
 export function isQdqModel(fn: IRFunction): boolean {
@@ -48,8 +50,8 @@ export function isQdqModel(fn: IRFunction): boolean {
 }
 
 /** The integer graph with its int8 middle placed on VTA (before packing, copies and fusion). */
-export function quantizeModel(fn: IRFunction, opts: VtaCompileOptions = {}): IRFunction {
-  const simple = simplify(fn);
+export function quantizeModel(fn: IRFunction, opts: VtaCompileOptions = {}, stats: SimplifyStats = emptyStats()): IRFunction {
+  const simple = simplify(fn, stats);
   if (isQdqModel(simple)) return realizeQdq(simple, { symmetricActivations: opts.qdqZeroPoints === 'symmetric' });
   if (!opts.calibration?.length) throw new CalibrationError('a float model needs calibration inputs (--calib) to be quantized');
   const q: QuantizeOptions = { method: 'mse', scaleMode: 'float', ...opts.quantize, firstConv: opts.firstConv ?? 'cpu' };
@@ -58,11 +60,12 @@ export function quantizeModel(fn: IRFunction, opts: VtaCompileOptions = {}): IRF
 
 export function compileForVta(fn: IRFunction, opts: VtaCompileOptions = {}): VtaCompiled {
   const target = opts.target ?? DEFAULT_TARGET;
-  const quantized = annotateDevices(quantizeModel(fn, opts), { target, firstConvOnCpu: (opts.firstConv ?? 'cpu') === 'cpu' });
+  const simplified = emptyStats();
+  const quantized = annotateDevices(quantizeModel(fn, opts, simplified), { target, firstConvOnCpu: (opts.firstConv ?? 'cpu') === 'cpu' });
   const placed = insertDeviceCopies(packLayouts(quantized, target));
   propagateDevices(placed);
   const groups = findKernelGroups(placed).filter((g) => g.calls.every((c) => c.device === 'vta'));
   const placement: Record<string, number> = {};
   for (const c of topoOrder(placed)) placement[c.device ?? 'cpu'] = (placement[c.device ?? 'cpu'] ?? 0) + 1;
-  return { fn: placed, quantized, groups, copies: copyStats(placed).copies, placement };
+  return { fn: placed, quantized, groups, copies: copyStats(placed).copies, placement, simplified };
 }

@@ -2,8 +2,10 @@
  * Float model -> QDQ graph, the form realizeQdq turns into integer ops. The
  * quantization points follow VTA's flow (reference §3): the input of every
  * quantized conv, the end of every quantized conv (after its bias and ReLU),
- * every residual add whose operands are quantized, and max pools of quantized
- * values (which keep their input's scale). Scales are per tensor and
+ * every residual add whose operands are quantized, max pools of quantized
+ * values (which keep their input's scale), and average pools of quantized
+ * values (with their own scale), and concatenations of quantized values (one
+ * scale, which the inputs share unless another concat already tied them). Scales are per tensor and
  * symmetric (zero point 0), from calibration; weights use max|w| / 127. In
  * 'pow2' mode every scale is rounded up to a power of two, so each
  * requantization is a plain rounding shift, as VTA's own quantizer does.
@@ -59,6 +61,17 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
       points.set(endOf(c, readers), {});
     } else if (c.op === 'add' && c.args.every((a) => points.has(a)) && c.args[0]!.type.shape.join() === c.args[1]!.type.shape.join()) {
       points.set(endOf(c, readers), {});
+    } else if (c.op === 'concatenate' && c.type.shape.length === 4 && channelAxis(c) && c.args.every((a) => points.has(a))) {
+      // One scale for the concatenated tensor; inputs not tied to another concat already share it,
+      // so their producers write it directly (the others are requantized).
+      points.set(c, {});
+      for (const a of c.args) {
+        const p = points.get(a)!;
+        if (!p.sameAs && a.kind === 'call' && c.args.filter((b) => b === a).length === 1) points.set(a, { sameAs: c });
+      }
+    } else if ((c.op === 'nn.avg_pool2d' || c.op === 'nn.global_avg_pool2d') && points.has(c.args[0]!) && c.type.shape.length === 4) {
+      // Averaging narrows the range (a global pool much more): its own calibrated scale.
+      points.set(c, {});
     } else if (c.op === 'nn.max_pool2d' && points.has(c.args[0]!)) {
       const src = points.get(c.args[0]!)!;
       points.set(c, { sameAs: src.sameAs ?? c.args[0]! });
@@ -66,6 +79,9 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
   }
   return { points, convs };
 }
+
+/** A concatenation along the channels of an NCHW tensor. */
+const channelAxis = (c: Call): boolean => Number(c.attrs['axis']) === 1 || Number(c.attrs['axis']) === -3;
 
 function qdq(v: Value, scale: number, name: string): Value {
   const s = constant(`${name}_scale`, Tensor.from('float32', [], [scale]));
@@ -95,7 +111,12 @@ export function insertQdq(fn: IRFunction, samples: readonly Tensor[], opts: Quan
   const stats = observe(fn, calibrated, samples);
   const scales = new Map<Value, number>();
   calibrated.forEach((v, i) => scales.set(v, roundScale(chooseThreshold(stats[i]!, opts) / 127, opts.scaleMode)));
-  for (const [v, p] of points) if (p.sameAs) scales.set(v, scales.get(p.sameAs)!);
+  // sameAs chains (a max pool of a concat input, nested concats) end at a calibrated point.
+  const root = (v: Value): Value => {
+    for (let p = points.get(v); p?.sameAs; p = points.get(v)) v = p.sameAs;
+    return v;
+  };
+  for (const [v, p] of points) if (p.sameAs) scales.set(v, scales.get(root(v))!);
   const nameOf = (v: Value) => (v.kind === 'call' ? v.name ?? v.op : v.name);
   // Parameters are replaced first so that the rewrite below sees their QDQ form as arguments.
   const quantizedParams = new Map<Value, Value>();

@@ -10,7 +10,16 @@
  *   output zero point, clip, narrow to int8;
  * - add (+ ReLU): one int8 operand rescaled to the other's scale, the other
  *   added as it is (VTA's residual step), the sum requantized, clipped, narrowed;
- * - max_pool2d and reshape with unchanged scale and zero point: the same op on int8.
+ * - max_pool2d and reshape with unchanged scale and zero point: the same op on int8;
+ * - concatenate: on int8, inputs whose scale or zero point differ from the output's requantized;
+ * - avg_pool2d / global_avg_pool2d: a depthwise conv of the int8 input with weights of 1 (the
+ *   window sum on VTA's GEMM), the input zero point removed over the taps inside the image, then
+ *   requantized by 1/count: one fixed-point multiply and shift where every window has the same
+ *   count, else a per-position int32 multiplier tensor and a rounding shift (count_include_pad 0
+ *   with padding);
+ * - a per-channel multiply (and add) of a quantized value, a batch norm with no conv before it:
+ *   widened, multiplied by a per-channel int32 multiplier, the per-channel offset added at the
+ *   same fixed point, one rounding shift, clip, int8 (VTA's ALU: MUL, ADD, SHR).
  *
  * Anything else keeps its float form (dequantize -> op -> quantize) and runs on
  * the CPU. The integer ops are the ALU's (add and multiply wrap in int32,
@@ -21,7 +30,7 @@ import { windowAttrs } from '../ir/ops/nn.ts';
 import { call, constant, type Call, type Constant, type IRFunction, type Value } from '../ir/graph.ts';
 import { Tensor, sizeOf } from '../tensor/tensor.ts';
 import { rewrite, withArgs } from '../passes/rewrite.ts';
-import { applyFixedPoint, chooseFixedPoint, int32Scalar, narrowToInt8 } from './fixed-point.ts';
+import { applyFixedPoint, chooseFixedPoint, int32Scalar, MAX_ROUNDING_SHIFT, narrowToInt8, roundingShift } from './fixed-point.ts';
 
 /** What a float value is the dequantization of. */
 export interface QInfo {
@@ -32,6 +41,7 @@ export interface QInfo {
 
 const INT8_MIN = -128;
 const INT8_MAX = 127;
+const INT32_MAX = 2 ** 31 - 1;
 
 /** The number in a one-element constant, else undefined. */
 export function scalarValue(v: Value): number | undefined {
@@ -179,7 +189,11 @@ class Realizer {
       return this.linear(anchor, inner.args[1]!, scale, zp, bounds, name);
     }
     if (inner.op === 'nn.conv2d' || inner.op === 'nn.dense') return this.linear(inner, undefined, scale, zp, bounds, name);
+    const affine = this.channelAffine(inner);
+    if (affine) return this.affine(affine, scale, zp, bounds, name);
     if (inner.op === 'add') return this.add(inner, scale, zp, bounds, name);
+    if (inner.op === 'nn.avg_pool2d' || inner.op === 'nn.global_avg_pool2d') return this.avgPool(inner, scale, zp, bounds, name);
+    if (inner.op === 'concatenate' && inner === v) return this.concat(inner, scale, zp, bounds, name);
     if ((inner.op === 'nn.max_pool2d' || inner.op === 'reshape') && inner === v) {
       const x = this.info.get(inner.args[0]!);
       if (x && x.scale === scale && x.zp === zp && x.q.type.dtype === 'int8') return call(inner.op, [x.q], inner.attrs, { name: inner.name ?? name });
@@ -187,7 +201,110 @@ class Realizer {
     return undefined;
   }
 
-  linear(anchor: Call, biasValue: Value | undefined, sy: number, zy: number, bounds: Bounds, name?: string): Value | undefined {
+  /**
+   * A concatenation on int8: inputs at the output's scale and zero point as they are, the others
+   * requantized to it first (widen, remove the zero point, fixed-point rescale, narrow).
+   */
+  concat(node: Call, sy: number, zy: number, bounds: Bounds, name?: string): Value | undefined {
+    const inputs = node.args.map((a) => this.info.get(a));
+    if (inputs.some((i) => !i || i.q.type.dtype !== 'int8')) return undefined;
+    const parts = (inputs as QInfo[]).map((i) => {
+      if (i.scale === sy && i.zp === zy) return i.q;
+      let t: Value = call('cast', [i.q], { dtype: 'int32' }, { name });
+      if (i.zp !== 0) t = call('add', [t, int32Scalar(-i.zp)], {}, { name });
+      return narrowToInt8(applyFixedPoint(t, chooseFixedPoint(i.scale / sy, INT8_MAX - INT8_MIN), name), zy, bounds.lo, bounds.hi, name);
+    });
+    return call('concatenate', parts, node.attrs, { name: node.name ?? name });
+  }
+
+  /** `x·k + b` with per-channel float constants k (and b) and x a quantized int8 value, else undefined. */
+  channelAffine(v: Call): { x: QInfo; k: Float32Array; b?: Float32Array } | undefined {
+    const perChannel = (c: Value, C: number): Float32Array | undefined => {
+      const s = c.type.shape;
+      if (c.kind !== 'constant' || c.type.dtype !== 'float32' || c.value.size !== C) return undefined;
+      return s.length === 4 && s[0] === 1 && s[2] === 1 && s[3] === 1 ? (c.value.data as Float32Array) : undefined;
+    };
+    let mul: Value = v;
+    let b: Float32Array | undefined;
+    if (v.op === 'add' && v.args[0]!.kind === 'call') {
+      b = perChannel(v.args[1]!, v.type.shape[1]!);
+      if (!b) return undefined;
+      mul = v.args[0]!;
+    }
+    if (mul.kind !== 'call' || mul.op !== 'multiply' || mul.type.shape.length !== 4) return undefined;
+    const x = this.info.get(mul.args[0]!);
+    const k = perChannel(mul.args[1]!, mul.type.shape[1]!);
+    if (!x || !k || x.q.kind === 'constant' || x.q.type.dtype !== 'int8' || x.q.type.shape.join() !== mul.type.shape.join()) return undefined;
+    return { x, k, b };
+  }
+
+  /**
+   * y = k·sx·(q - zx) + b in units of sy: acc = (q - zx)·M_c + B_c, then a rounding shift by s,
+   * with M_c = 2^s·k·sx/sy and B_c = 2^s·b/sy as int32 per-channel constants (operands, so no
+   * 16-bit limit): s as large as the rounding immediate and int32 allow.
+   */
+  affine(a: { x: QInfo; k: Float32Array; b?: Float32Array }, sy: number, zy: number, bounds: Bounds, name?: string): Value | undefined {
+    const C = a.k.length;
+    const maxX = Math.max(INT8_MAX - a.x.zp, a.x.zp - INT8_MIN);
+    const ratio = (c: number) => (a.k[c]! * a.x.scale) / sy;
+    const offset = (c: number) => (a.b ? a.b[c]! / sy : 0);
+    const worst = (s: number) => Math.max(...Array.from({ length: C }, (_, c) => maxX * Math.abs(Math.round(2 ** s * ratio(c))) + Math.abs(Math.round(2 ** s * offset(c))))) + 2 ** s;
+    let s = MAX_ROUNDING_SHIFT;
+    while (s > 0 && worst(s) > INT32_MAX) s--;
+    if (worst(s) > INT32_MAX) return undefined;
+    const vec = (label: string, f: (c: number) => number) => constant(`${name ?? 'affine'}_${label}`, Tensor.from('int32', [1, C, 1, 1], Array.from({ length: C }, (_, c) => Math.round(2 ** s * f(c)))));
+    let t: Value = call('cast', [a.x.q], { dtype: 'int32' }, { name });
+    if (a.x.zp !== 0) t = call('add', [t, int32Scalar(-a.x.zp)], {}, { name });
+    t = call('multiply', [t, vec('multiplier', ratio)], {}, { name });
+    if (a.b) t = call('add', [t, vec('offset', offset)], {}, { name });
+    return narrowToInt8(roundingShift(t, s, name), zy, bounds.lo, bounds.hi, name);
+  }
+
+  /**
+   * An average pool as the conv that sums its windows (weights of 1, one group per channel), with
+   * the divisor in the weights' scale when every window counts the same, else per output position.
+   */
+  avgPool(node: Call, sy: number, zy: number, bounds: Bounds, name?: string): Value | undefined {
+    const xf = node.args[0]!;
+    const x = this.info.get(xf);
+    if (!x || x.q.type.dtype !== 'int8' || xf.type.shape.length !== 4) return undefined;
+    const [, C, H, W] = xf.type.shape as [number, number, number, number];
+    let kernel: readonly number[] = [H, W];
+    let strides: readonly number[] = [1, 1];
+    let padding: readonly number[] = [0, 0, 0, 0];
+    let includePad = true;
+    if (node.op === 'nn.avg_pool2d') {
+      if (Number(node.attrs['ceil_mode'] ?? 0) !== 0 || node.attrs['layout'] !== undefined) return undefined;
+      const win = windowAttrs(node.op, node.attrs, 2);
+      if (win.dilation.some((d) => d !== 1)) return undefined;
+      kernel = (node.attrs['pool_size'] as number[]).map(Number);
+      strides = win.strides;
+      padding = win.padding;
+      includePad = Number(node.attrs['count_include_pad'] ?? 0) === 1;
+    }
+    const taps = kernel[0]! * kernel[1]!;
+    const attrs = { strides: [...strides], padding: [...padding], groups: C };
+    const ones = Tensor.zeros('int8', [C, 1, kernel[0]!, kernel[1]!]);
+    (ones.data as Int8Array).fill(1);
+    const q = constant(`${name ?? 'pool'}_ones`, ones);
+    // The float conv this pool equals (weights 1/count): what linear() reads shapes and attributes from.
+    const uniform = includePad || padding.every((p) => p === 0);
+    const scale = uniform ? 1 / taps : 1;
+    const w = constant(`${name ?? 'pool'}_window`, Tensor.from('float32', ones.shape, new Array(ones.size).fill(scale)));
+    this.info.set(w, { q, scale, zp: 0 });
+    const anchor = call('nn.conv2d', [xf, w], attrs, { name: node.name ?? name });
+    if (uniform) return this.linear(anchor, undefined, sy, zy, bounds, name);
+    // Taps inside the image per output position: the divisor with count_include_pad 0.
+    const [, , OH, OW] = anchor.type.shape as [number, number, number, number];
+    const rows = insideTaps(OH, H, kernel[0]!, strides[0]!, padding[0]!, 1);
+    const cols = insideTaps(OW, W, kernel[1]!, strides[1]!, padding[1]!, 1);
+    const counts = new Float64Array(OH * OW);
+    for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) counts[oy * OW + ox] = (rows[2 * oy + 1]! - rows[2 * oy]!) * (cols[2 * ox + 1]! - cols[2 * ox]!);
+    return this.linear(anchor, undefined, sy, zy, bounds, name, counts);
+  }
+
+  /** `divisors`: per output position (H·W), the accumulator is also divided by these (an average pool's window counts). */
+  linear(anchor: Call, biasValue: Value | undefined, sy: number, zy: number, bounds: Bounds, name?: string, divisors?: Float64Array): Value | undefined {
     const x = this.info.get(anchor.args[0]!);
     const w = this.weights(anchor.args[1]!);
     if (!x || !w || x.q.type.dtype !== 'int8') return undefined;
@@ -231,8 +348,19 @@ class Realizer {
     for (const v of bv) maxBias = Math.max(maxBias, Math.abs(v));
     for (let o = 0; o < O; o++) bound = Math.max(bound, wAbs[o]! * maxX);
     bound += maxBias;
-    const fp = chooseFixedPoint(accScale / sy, bound);
-    return narrowToInt8(applyFixedPoint(biased, fp, name), zy, bounds.lo, bounds.hi, name);
+    if (!divisors) return narrowToInt8(applyFixedPoint(biased, chooseFixedPoint(accScale / sy, bound), name), zy, bounds.lo, bounds.hi, name);
+    // y = (acc·M_p + 2^(k-1)) >> k with M_p = 2^k·ratio/divisor_p, an int32 operand per element (no
+    // 16-bit limit): k as large as the rounding immediate and int32 allow.
+    const ratio = accScale / sy;
+    const largest = ratio / Math.min(...divisors);
+    let k = MAX_ROUNDING_SHIFT;
+    while (k > 0 && bound * Math.round(2 ** k * largest) + 2 ** k > INT32_MAX) k--;
+    const inner = divisors.length;
+    const m = new Int32Array(O * inner);
+    for (let o = 0; o < O; o++) for (let p = 0; p < inner; p++) m[o * inner + p] = Math.round((2 ** k * ratio) / divisors[p]!);
+    if (m.some((v) => v < 1) || bound * Math.round(2 ** k * largest) > INT32_MAX) return undefined;
+    const scaled = call('multiply', [biased, constant(`${name ?? anchor.op}_divisor`, new Tensor('int32', [1, O, ...acc.type.shape.slice(2)], m))], {}, { name });
+    return narrowToInt8(roundingShift(scaled, k, name), zy, bounds.lo, bounds.hi, name);
   }
 
   /**

@@ -76,6 +76,41 @@ describe('initializers and constants', () => {
   });
 });
 
+describe('ConstantFill (old Caffe2 exports, opsets up to 9)', () => {
+  it('fills the given shape, an input\'s shape, or the shape an input holds, plus extra_shape, with dtype', () => {
+    const shape = create(TensorProtoSchema, { name: 'shape', dataType: 7, dims: [1n], int64Data: [4n] });
+    const bytes = model({
+      nodes: [
+        node('ConstantFill', [], ['a'], { shape: [4], value: { float: 1.5 } }),
+        node('ConstantFill', ['x'], ['b'], { value: { float: 2 } }),
+        node('ConstantFill', ['shape'], ['c'], { input_as_shape: 1, value: { float: 3 }, dtype: 1 }),
+        node('Add', ['a', 'b'], ['ab']),
+        node('Add', ['ab', 'c'], ['abc']),
+        node('Add', ['abc', 'x'], ['y']),
+        node('ConstantFill', [], ['i'], { shape: [2], extra_shape: [3], value: { float: 7 }, dtype: 7 }),
+      ],
+      inputs: [x4],
+      outputs: ['y', 'i'],
+      initializers: [shape],
+      opset: 7,
+    });
+    const [y, i] = execute(importOnnx(bytes).fn, [Tensor.from('float32', [4], [1, 2, 3, 4])]);
+    expect(y!.toNumbers()).toEqual([7.5, 8.5, 9.5, 10.5]);
+    expect(i!.dtype).toBe('int64');
+    expect(i!.shape).toEqual([2, 3]);
+    expect(i!.toNumbers()).toEqual([7, 7, 7, 7, 7, 7]);
+  });
+
+  it('is refused from opset 10 on, and without an input when input_as_shape is 1', () => {
+    const late = thrown(() => importOnnx(model({ nodes: [node('ConstantFill', [], ['y'], { shape: [4] })], inputs: [], outputs: ['y'], opset: 13 })));
+    expect(late).toBeInstanceOf(UnsupportedOpsError);
+    expect((late as Error).message).toMatch(/ConstantFill.*not defined in opset 13/);
+    const bad = thrown(() => importOnnx(model({ nodes: [node('ConstantFill', [], ['y'], { input_as_shape: 1 })], inputs: [], outputs: ['y'], opset: 7 })));
+    expect(bad).toBeInstanceOf(OnnxImportError);
+    expect((bad as Error).message).toMatch(/input_as_shape is 1 but there is no input/);
+  });
+});
+
 describe('errors', () => {
   it('a truncated model', () => {
     const bytes = fs.readFileSync(digits);

@@ -16,6 +16,9 @@ export const smallModels = path.join(dataDir, 'models');
 /** ONNX backend test cases: pytorch-converted/, pytorch-operator/, simple/ and light/. */
 export const onnxTests = path.join(dataDir, 'onnx-tests');
 
+/** Float graphs in the styles of older model-zoo exports, made by styles/make_graphs.py. */
+export const styleGraphs = path.join(dataDir, 'styles');
+
 export const LARGE_MODELS_SETTING = 'VTA_MODELS';
 
 /** The files a large-models folder must hold. */

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AluOpName } from '../../isa/types.ts';
 import {
+  convOutputSize,
   convTilings,
   denseAsConv,
   lowerConv,
@@ -13,6 +14,7 @@ import {
   type EltwiseLayer,
   type EpilogueStep,
   type MaxPoolLayer,
+  type SumPoolLayer,
 } from '../../compiler/lower/index.ts';
 import { batch2, cfg, checkConv, convRef, denseRef, epilogueRef, maxPoolRef, mismatches, randInt8, rng, runLowered, SAME, size, small } from './harness.ts';
 
@@ -223,6 +225,62 @@ describe('max pooling on the ALU', () => {
         },
       ),
       { seed: 11, numRuns: 20 },
+    );
+  });
+});
+
+describe('window sums (average pools) on the ALU', () => {
+  /** Independent reference: the sum over the taps inside the image, padding adding nothing. */
+  function sumPoolRef(l: SumPoolLayer, x: Int8Array): Int32Array {
+    const [oh, ow] = convOutputSize(l);
+    const { batch: N, channels: C, height: H, width: W } = l;
+    const out = new Int32Array(N * C * oh * ow);
+    for (let p = 0; p < N * C; p++)
+      for (let y = 0; y < oh; y++)
+        for (let xo = 0; xo < ow; xo++) {
+          let s = 0;
+          for (let ky = 0; ky < l.kernel[0]; ky++)
+            for (let kx = 0; kx < l.kernel[1]; kx++) {
+              const iy = y * l.stride[0] + ky - l.padding[0];
+              const ix = xo * l.stride[1] + kx - l.padding[1];
+              if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[(p * H + iy) * W + ix]!;
+            }
+          out[(p * oh + y) * ow + xo] = s;
+        }
+    return out;
+  }
+
+  it('windows, strides, padding and every epilogue step kind match the reference', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 2, max: 20 }),
+        fc.constantFrom(2, 3),
+        fc.constantFrom(1, 2),
+        fc.boolean(),
+        fc.integer(),
+        (channels, h, k, s, pad, seed) => {
+          const p = pad ? 1 : 0;
+          h = Math.max(h, k);
+          const r = rng(seed);
+          const window = { name: 'sum', batch: 1, channels, height: h, width: h + 1, kernel: [k, k] as [number, number], stride: [s, s] as [number, number], padding: [p, p, p, p] as [number, number, number, number] };
+          const [oh, ow] = convOutputSize(window);
+          const n = channels * oh * ow;
+          const epilogue: EpilogueStep[] = [
+            { kind: 'channel', op: 'ADD', values: Int32Array.from({ length: channels }, () => Math.floor(r() * 200) - 100) },
+            { kind: 'tensor', op: 'MUL', values: Int32Array.from({ length: n }, () => Math.floor(r() * 3000) + 1) },
+            { kind: 'imm', op: 'ADD', imm: 1 << 11 },
+            { kind: 'imm', op: 'SHR', imm: 12 },
+            { kind: 'imm', op: 'MAX', imm: -127 },
+            { kind: 'imm', op: 'MIN', imm: 127 },
+          ];
+          const layer: SumPoolLayer = { kind: 'sumpool', ...window, epilogue };
+          const x = randInt8(r, channels * h * (h + 1));
+          const got = runLowered(small, lowerLayer(small, layer).lowered, { input: x });
+          expect(mismatches(got, epilogueRef(sumPoolRef(layer, x), [1, channels, oh, ow], epilogue))).toEqual(SAME);
+        },
+      ),
+      { seed: 12, numRuns: 20 },
     );
   });
 });

@@ -89,10 +89,11 @@ export function checkGroupsBitExact(fn: IRFunction, groups: readonly VtaKernelGr
     for (const s of g.epilogue) {
       if (s.kind === 'alu') {
         for (let i = 0; i < acc.length; i++) acc[i] = alu(acc[i]!, s);
-      } else if (s.kind === 'bias') {
+      } else if (s.kind === 'bias' || s.kind === 'scale') {
         const at = broadcastIndex(s.value.type.shape, out.shape);
         const b = s.value.value.data as Int32Array;
-        for (let i = 0; i < acc.length; i++) acc[i] = (acc[i]! + b[at(i)]!) | 0;
+        if (s.kind === 'bias') for (let i = 0; i < acc.length; i++) acc[i] = (acc[i]! + b[at(i)]!) | 0;
+        else for (let i = 0; i < acc.length; i++) acc[i] = Math.imul(acc[i]!, b[at(i)]!);
       } else {
         const r = values.get(s.input)!.data as Int8Array;
         for (let i = 0; i < acc.length; i++) acc[i] = (acc[i]! + s.pre.reduce(alu, r[i]!)) | 0;

@@ -27,3 +27,8 @@ export const SINCE_OPSET: Readonly<Record<string, number>> = {
   Expand: 8,
   ConstantOfShape: 9,
 };
+
+/** Ops dropped from the default domain after some opset (ConstantFill was experimental until ONNX 1.5, opset 10). */
+export const UNTIL_OPSET: Readonly<Record<string, number>> = {
+  ConstantFill: 9,
+};

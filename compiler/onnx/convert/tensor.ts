@@ -2,6 +2,7 @@
 import { constant, type Value } from '../../ir/graph.ts';
 import { Tensor, sizeOf } from '../../tensor/tensor.ts';
 import type { Converter, NodeContext } from '../context.ts';
+import { dtypeOf } from '../tensor-proto.ts';
 
 function axisOf(ctx: NodeContext, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
@@ -185,6 +186,20 @@ const constantOfShape: Converter = (ctx) => {
   return ctx.emit('full', [], { shape: dims, fill_value: value ? value.toNumbers()[0]! : 0, dtype: value?.dtype ?? 'float32' });
 };
 
+/**
+ * ConstantFill, the experimental op of old Caffe2 exports (opsets before 10): a tensor of `shape`
+ * (or, with an input, of that input's shape, or of the shape the input holds when input_as_shape
+ * is 1) plus `extra_shape`, filled with `value`, of element type `dtype` (default float).
+ */
+const constantFill: Converter = (ctx) => {
+  let dims = ctx.attrs.ints('shape', []);
+  if (ctx.inputCount > 0) dims = ctx.attrs.int('input_as_shape', 0) === 1 ? ctx.ints(0) : [...ctx.input(0).type.shape];
+  else if (ctx.attrs.int('input_as_shape', 0) === 1) ctx.fail('input_as_shape is 1 but there is no input');
+  dims = [...dims, ...ctx.attrs.ints('extra_shape', [])];
+  const dtype = dtypeOf(ctx.attrs.int('dtype', 1), 'ConstantFill dtype', ctx.file);
+  return ctx.emit('full', [], { shape: dims, fill_value: ctx.attrs.float('value', 0), dtype });
+};
+
 const expand: Converter = (ctx) => ctx.emit('broadcast_to', [ctx.input(0)], { shape: ctx.ints(1) });
 
 // Dropout at inference and Identity pass their input on (Dropout's mask output is left unsupported).
@@ -204,6 +219,7 @@ export const TENSOR_CONVERTERS: Record<string, Converter> = {
   Gather: gather,
   Constant: constantOp,
   ConstantOfShape: constantOfShape,
+  ConstantFill: constantFill,
   Expand: expand,
   Identity: passThrough,
   Dropout: passThrough,
