@@ -163,6 +163,9 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
 
   /** Where a value is produced: on the device (a lowered group or a copy to VTA) or on the host. */
   const onDevice = (v: Value): boolean => v.kind === 'call' && v.device === 'vta' && !fallbackCalls.has(v);
+  // A flatten placed on VTA is addressing: its buffer is its input's, unless that input ended up on the host.
+  const isAlias = (c: Call): boolean => c.op === 'reshape' && c.device === 'vta';
+  for (const c of order) if (isAlias(c) && !onDevice(c.args[0]!)) fallbackCalls.set(c, 'its input was computed on the host');
 
   const buffers: DeviceBuffer[] = [];
   const deviceBuffer = new Map<Value, number>();
@@ -265,6 +268,10 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
       continue;
     }
     const fallback = fallbackCalls.get(c);
+    if (isAlias(c) && fallback === undefined) {
+      deviceBuffer.set(c, activationBuffer(c.args[0]!));
+      continue;
+    }
     if (c.device === 'vta' && fallback === undefined) throw new EmitError(`${c.op}${c.name ? ` (${c.name})` : ''} is placed on VTA but belongs to no kernel group the lowering can run`);
     cpuOps.push({ op: c.op, name: c.name ?? '', ...(fallback !== undefined ? { fallback } : {}) });
     cpuStep(c, c.args.map(onHost), nameOf(c));

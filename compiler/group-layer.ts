@@ -100,6 +100,10 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
       if (shape[1] * groups !== C) throw new LowerError(name, `weights with ${shape[1]} input channels per group do not fit ${C} input channels in ${groups} groups`);
       const { steps, residual } = epilogue(g.epilogue, logicalNCHW(g.output, name), name);
       const padding = ints(a['padding'], [0, 0, 0, 0]) as [number, number, number, number];
+      // A dense (packed as a 1x1 conv, compiler/passes/pack.ts) on one BATCH block of rows.
+      if (H === 1 && W === 1 && shape[2] === 1 && shape[3] === 1 && groups === 1) {
+        return { layer: { kind: 'dense', name, batch: N, inFeatures: C, outFeatures: shape[0], epilogue: steps }, weights: data, residual };
+      }
       return {
         layer: {
           kind: 'conv2d',
@@ -140,6 +144,6 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
       return { layer: { kind: 'eltwise', name, batch: N, channels: C, height: H, width: W, steps }, residual };
     }
     case 'dense':
-      throw new LowerError(name, `dense groups on VTA are not emitted yet (configuration ${cfg.fingerprint})`);
+      throw new LowerError(name, `an unpacked dense group reached the lowering (configuration ${cfg.fingerprint}); packLayouts makes dense a 1x1 conv`);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Float model -> QDQ graph, the form realizeQdq turns into integer ops. The
  * quantization points follow VTA's flow (reference §3): the input of every
- * quantized conv, the end of every quantized conv (after its bias and ReLU),
+ * quantized conv or dense, the end of every quantized conv or dense (after its bias and ReLU),
  * every residual add whose operands are quantized, and max pools of quantized
  * values (which keep their input's scale). Scales are per tensor and
  * symmetric (zero point 0), from calibration; weights use max|w| / 127. In
@@ -57,15 +57,28 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
       convs.add(c);
       if (!points.has(c.args[0]!)) points.set(c.args[0]!, {});
       points.set(endOf(c, readers), {});
+    } else if (c.op === 'nn.dense' && c.type.dtype === 'float32' && c.args[1]!.kind === 'constant' && denseInputQuantized(c.args[0]!, points)) {
+      // A dense whose input is the model's input or an already quantized tensor (a flatten keeps
+      // its scale); one fed by a float op that stays on the CPU (a global pool) stays float too.
+      const x = c.args[0]!;
+      convs.add(c);
+      if (!points.has(x)) points.set(x, x.kind === 'call' && x.op === 'reshape' && points.has(x.args[0]!) ? { sameAs: rootOf(x.args[0]!, points) } : {});
+      points.set(endOf(c, readers), {});
     } else if (c.op === 'add' && c.args.every((a) => points.has(a)) && c.args[0]!.type.shape.join() === c.args[1]!.type.shape.join()) {
       points.set(endOf(c, readers), {});
     } else if (c.op === 'nn.max_pool2d' && points.has(c.args[0]!)) {
-      const src = points.get(c.args[0]!)!;
-      points.set(c, { sameAs: src.sameAs ?? c.args[0]! });
+      points.set(c, { sameAs: rootOf(c.args[0]!, points) });
     }
   }
   return { points, convs };
 }
+
+function denseInputQuantized(x: Value, points: Map<Value, Point>): boolean {
+  const base = x.kind === 'call' && x.op === 'reshape' ? x.args[0]! : x;
+  return base.kind === 'var' || points.has(base);
+}
+
+const rootOf = (v: Value, points: Map<Value, Point>): Value => points.get(v)!.sameAs ?? v;
 
 function qdq(v: Value, scale: number, name: string): Value {
   const s = constant(`${name}_scale`, Tensor.from('float32', [], [scale]));
