@@ -13,6 +13,7 @@ import { realizeQdq } from '../quant/realize.ts';
 import { CalibrationError } from '../quant/calibrate.ts';
 import { annotateDevices, DEFAULT_TARGET, type VtaTarget } from './annotate.ts';
 import { copyStats, insertDeviceCopies, propagateDevices } from './devices.ts';
+import { rearrangeFirstConv } from './first-conv.ts';
 import { findKernelGroups, type VtaKernelGroup } from './fuse.ts';
 import { packLayouts } from './pack.ts';
 import { simplify } from './simplify.ts';
@@ -59,7 +60,7 @@ export function quantizeModel(fn: IRFunction, opts: VtaCompileOptions = {}): IRF
 export function compileForVta(fn: IRFunction, opts: VtaCompileOptions = {}): VtaCompiled {
   const target = opts.target ?? DEFAULT_TARGET;
   const quantized = annotateDevices(quantizeModel(fn, opts), { target, firstConvOnCpu: (opts.firstConv ?? 'cpu') === 'cpu' });
-  const placed = insertDeviceCopies(packLayouts(quantized, target));
+  const placed = insertDeviceCopies(packLayouts(rearrangeFirstConv(quantized, target), target));
   propagateDevices(placed);
   const groups = findKernelGroups(placed).filter((g) => g.calls.every((c) => c.device === 'vta'));
   const placement: Record<string, number> = {};
