@@ -42,6 +42,7 @@ export interface CompileOptions {
   calibration?: string | Tensor | readonly Tensor[];
   tune?: TuneLevel;
   cache?: ScheduleCache;
+  /** 'vta' (default) or 'cpu': where the first conv runs (compiler/passes/pipeline.ts). */
   firstConv?: 'cpu' | 'vta';
   /** 'measure' (default): cycles of every layer on the cycle-level simulator; 'skip': not measured. */
   cycles?: 'measure' | 'skip';
@@ -182,7 +183,7 @@ export function compileOnnx(file: string, opts: CompileOptions): CompileResult {
   if (cfg.BLOCK_IN !== cfg.BLOCK_OUT) throw new CompileError(`configuration ${cfg.fingerprint}: BLOCK_IN ${cfg.BLOCK_IN} != BLOCK_OUT ${cfg.BLOCK_OUT} is not supported by the passes`);
   const log = opts.logger;
   const tune = opts.tune ?? 'none';
-  const firstConv = opts.firstConv ?? 'cpu';
+  const firstConv = opts.firstConv ?? 'vta';
   const progress = opts.onProgress ?? (() => {});
   const t0 = performance.now();
 

@@ -16,7 +16,7 @@
 import { call, constant, type Call, type Constant, type IRFunction, type Value } from '../ir/graph.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { DEFAULT_TARGET, type VtaTarget } from './annotate.ts';
-import { rewrite } from './rewrite.ts';
+import { consumers, rewrite } from './rewrite.ts';
 
 interface AxisPlan {
   /** Taps of the rewritten conv, its padding before and after. */
@@ -120,10 +120,13 @@ function packColumnTaps(conv: Conv, block: number, name: string): Conv | undefin
 
 const onHost = (v: Value): boolean => v.kind === 'var' || (v.kind === 'call' && v.device !== 'vta');
 
-/** Rewrites every narrow conv on VTA fed by the host (see the module comment). */
+/** Rewrites every narrow conv on VTA fed by the host and the only reader of its input (see the module comment). */
 export function rearrangeFirstConv(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET): IRFunction {
+  const readers = consumers(fn);
   return rewrite(fn, (c: Call, args) => {
     if (c.op !== 'nn.conv2d' || c.device !== 'vta') return undefined;
+    // Another reader of the input (a residual) would need the plain tensor copied to VTA as well.
+    if (readers.get(c.args[0]!)?.length !== 1 || fn.results.includes(c.args[0]!)) return undefined;
     const [x, w] = args as [Value, Value];
     const dilation = (c.attrs['dilation'] as number[] | undefined) ?? [1, 1];
     if (w.kind !== 'constant' || !onHost(x) || x.type.shape.length !== 4 || x.type.shape[1]! >= target.block) return undefined;

@@ -20,7 +20,11 @@ import { simplify } from './simplify.ts';
 
 export interface VtaCompileOptions {
   target?: VtaTarget;
-  /** 'cpu' (default, VTA's choice): the first conv stays on the CPU (in float for a float model); 'vta': it runs on VTA with its input channels padded to BLOCK. */
+  /**
+   * 'vta' (default): the first conv runs on VTA, its input rearranged by the host so that few
+   * channels are padding (first-conv.ts); 'cpu' (TVM VTA's choice): it stays on the CPU, in float
+   * for a float model. digits_cnn scores 99.75 % either way; a QDQ model gives the same integers.
+   */
   firstConv?: 'cpu' | 'vta';
   /** Calibration inputs, each of the parameter's shape; required for a float model. */
   calibration?: readonly Tensor[];
@@ -53,13 +57,13 @@ export function quantizeModel(fn: IRFunction, opts: VtaCompileOptions = {}): IRF
   const simple = simplify(fn);
   if (isQdqModel(simple)) return realizeQdq(simple, { symmetricActivations: opts.qdqZeroPoints === 'symmetric' });
   if (!opts.calibration?.length) throw new CalibrationError('a float model needs calibration inputs (--calib) to be quantized');
-  const q: QuantizeOptions = { method: 'mse', scaleMode: 'float', ...opts.quantize, firstConv: opts.firstConv ?? 'cpu' };
+  const q: QuantizeOptions = { method: 'mse', scaleMode: 'float', ...opts.quantize, firstConv: opts.firstConv ?? 'vta' };
   return realizeQdq(insertQdq(simple, opts.calibration, q), { symmetricClip: true });
 }
 
 export function compileForVta(fn: IRFunction, opts: VtaCompileOptions = {}): VtaCompiled {
   const target = opts.target ?? DEFAULT_TARGET;
-  const quantized = annotateDevices(quantizeModel(fn, opts), { target, firstConvOnCpu: (opts.firstConv ?? 'cpu') === 'cpu' });
+  const quantized = annotateDevices(quantizeModel(fn, opts), { target, firstConvOnCpu: opts.firstConv === 'cpu' });
   const placed = insertDeviceCopies(packLayouts(rearrangeFirstConv(quantized, target), target));
   propagateDevices(placed);
   const groups = findKernelGroups(placed).filter((g) => g.calls.every((c) => c.device === 'vta'));

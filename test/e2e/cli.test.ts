@@ -32,9 +32,10 @@ describe('vta-compile + vta-run on digits_cnn', () => {
     const c = run('vta-compile', cnn, '--target', 'sim', '--calib', calib, '-o', 'digits.vta', '--log-level', 'warn');
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
-    expect(c.stdout).toMatch(/VTA: 4 layers, \d+ instructions, \d+ micro-ops, \d+ MACs, \d+ cycles, GEMM utilization [\d.]+%/);
+    expect(c.stdout).toMatch(/VTA: 5 layers, \d+ instructions, \d+ micro-ops, \d+ MACs, \d+ cycles, GEMM utilization [\d.]+%/);
     expect(c.stdout).toMatch(/on the CPU:\n/);
-    expect(c.stdout).toMatch(/first conv .* nn\.conv2d/);
+    // The first conv runs on VTA by default, its input rearranged on the host (3 column taps as channels).
+    expect(c.stdout).toMatch(/layer0 +conv2d +\/f\/f\.0\/Conv +\(1, 16, 16, 16\) k3x1 s1 -> 16/);
     const model = await readModelFile(path.join(work, 'digits.vta'));
     expect(model.target).toBe('sim');
 
@@ -47,7 +48,7 @@ describe('vta-compile + vta-run on digits_cnn', () => {
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ target: 'sim', runs: n, outputs: [{ name: 'output', shape: [n, 1, 10], dtype: 'float32', file: 'out.npy' }] });
     expect(summary.profile.deviceRuns).toBe(1);
-    expect(summary.profile.layers).toHaveLength(4);
+    expect(summary.profile.layers).toHaveLength(5);
     const out = readNpy(fs.readFileSync(path.join(work, 'out.npy')));
 
     const placed = compileForVta(importOnnxFile(cnn).fn, { calibration: splitSamples(npy('digits_calib_x.npy'), [1, 1, 16, 16]) }).fn;
@@ -65,7 +66,7 @@ describe('vta-compile + vta-run on digits_cnn', () => {
     expect(r.stdout).toMatch(/layer3 +conv2d +\d+ +\d+/);
     const trace = JSON.parse(fs.readFileSync(path.join(work, 'trace.json'), 'utf8'));
     const layers = trace.traceEvents.filter((e: { pid: number; ph: string }) => e.pid === 2 && e.ph === 'X');
-    expect(layers.map((e: { name: string }) => e.name)).toEqual(['layer0', 'layer1', 'layer2', 'layer3']);
+    expect(layers.map((e: { name: string }) => e.name)).toEqual(['layer0', 'layer1', 'layer2', 'layer3', 'layer4']);
   });
 });
 
@@ -74,7 +75,7 @@ describe('the quick start (npm run example)', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'examples/quickstart.ts')], { cwd: repoRoot, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/VTA: 4 layers/);
+    expect(r.stdout).toMatch(/VTA: 5 layers/);
     const correct = Number(/accuracy: (\d+)\/100/.exec(r.stdout)?.[1]);
     expect(correct).toBeGreaterThanOrEqual(97);
     expect(r.stdout).toMatch(/profile of the last inference: 1 device run/);
@@ -95,7 +96,7 @@ describe('vta-compile views and help', () => {
     expect(ir.stdout).toMatch(/device_copy\(.*device=vta/);
     const asm = run('vta-compile', qdq, '-t', 'sim', '--emit', 'asm', '--log-level', 'silent');
     expect(asm.code).toBe(0);
-    expect(asm.stdout.match(/^; layer\d+ \S+ \S+$/gm)).toEqual(['; layer0 conv2d /f/f.3/Conv', '; layer1 maxpool /f/f.6/MaxPool', '; layer2 conv2d /f/f.7/Conv', '; layer3 conv2d /f/f.10/Conv']);
+    expect(asm.stdout.match(/^; layer\d+ \S+ \S+$/gm)).toEqual(['; layer0 conv2d /f/f.0/Conv', '; layer1 conv2d /f/f.3/Conv', '; layer2 maxpool /f/f.6/MaxPool', '; layer3 conv2d /f/f.7/Conv', '; layer4 conv2d /f/f.10/Conv']);
     expect(asm.stdout).toMatch(/^gemm /m);
     const dot = run('vta-compile', qdq, '-t', 'sim', '--emit', 'dot', '--log-level', 'silent');
     expect(dot.stdout.startsWith('digraph')).toBe(true);

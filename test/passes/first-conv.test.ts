@@ -60,7 +60,10 @@ describe('rearrangeFirstConv', () => {
     for (const n of topoOrder(out)) if (n !== convOf(out)) expect(n.device).toBe('cpu');
   });
 
-  it('leaves alone a conv with a whole block of channels, one fed by VTA, and a stride that does not divide the size', () => {
+  it('leaves alone a conv with a whole block of channels, one fed by VTA, one whose input is read elsewhere too, and a stride that does not divide the size', () => {
+    const shared = convNet({ C: 3, H: 8, W: 8, k: [3, 3], s: 1, pad: [1, 1, 1, 1] });
+    const both: IRFunction = { params: shared.params, results: [shared.results[0]!, call('cast', [shared.params[0]!], { dtype: 'int32' }, { device: 'vta' })] };
+    expect(convOf(rearrangeFirstConv(both))).toBe(convOf(both));
     for (const fn of [
       convNet({ C: 16, H: 8, W: 8, k: [3, 3], s: 1, pad: [1, 1, 1, 1] }),
       convNet({ C: 3, H: 8, W: 8, k: [3, 3], s: 1, pad: [1, 1, 1, 1] }, true),

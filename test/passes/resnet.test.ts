@@ -24,9 +24,9 @@ function checkPlacement(fn: IRFunction, copies: number): void {
 }
 
 describe('resnet18_int8_qdq', () => {
-  it('places layer1..layer4 on VTA and stays within 2 steps of onnxruntime', async () => {
+  it('places layer1..layer4 on VTA and stays within 2 steps of onnxruntime (first conv on the CPU when asked)', async () => {
     const fn = loadModel('resnet18_int8_qdq');
-    const r = compileForVta(fn);
+    const r = compileForVta(fn, { firstConv: 'cpu' });
     checkPlacement(r.fn, r.copies);
     const conv1 = topoOrder(r.fn).find((c) => c.op === 'nn.conv2d')!;
     expect(conv1.device).toBe('cpu');
@@ -54,8 +54,8 @@ describe('resnet18_int8_qdq', () => {
     expect(within / theirs.length).toBeGreaterThanOrEqual(0.99);
   });
 
-  it('runs the first conv on VTA too when asked (its input rearranged on the host), still with two copies, bit-exact', () => {
-    const r = compileForVta(loadModel('resnet18_int8_qdq'), { firstConv: 'vta' });
+  it('runs the first conv on VTA by default (its input rearranged on the host), still with two copies, bit-exact', () => {
+    const r = compileForVta(loadModel('resnet18_int8_qdq'));
     checkPlacement(r.fn, r.copies);
     const conv1 = topoOrder(r.fn).find((c) => c.op === 'nn.conv2d')!;
     expect(conv1.device).toBe('vta');
@@ -69,8 +69,8 @@ describe('resnet18_int8_qdq', () => {
 });
 
 describe('resnet18 (float, calibrated on its reference input)', () => {
-  it('places layer1..layer4 on VTA with the first conv in float on the CPU', () => {
-    const r = compileForVta(loadModel('resnet18'), { calibration: [npy('resnet18.ref_in.npy')] });
+  it('places layer1..layer4 on VTA with the first conv in float on the CPU when asked', () => {
+    const r = compileForVta(loadModel('resnet18'), { calibration: [npy('resnet18.ref_in.npy')], firstConv: 'cpu' });
     checkPlacement(r.fn, r.copies);
     const conv1 = topoOrder(r.fn).find((c) => c.op === 'nn.conv2d')!;
     expect([conv1.device, conv1.type.dtype]).toEqual(['cpu', 'float32']);
