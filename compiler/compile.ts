@@ -133,6 +133,15 @@ const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
 const FALLBACK_REASON = 'placed on VTA, but the lowering cannot run its kernel group (see the fallbacks)';
 
+/** Float ops a transformer keeps on the CPU, and why VTA's int8 GEMM and int32 ALU cannot run them. */
+const FLOAT_REASONS: Readonly<Record<string, string>> = {
+  'nn.softmax': 'Softmax needs exp and a division per row (VTA\'s ALU has MIN/MAX/ADD/SHR/MUL only)',
+  sqrt: 'LayerNorm needs a square root and a division by it per row (not ALU operations)',
+  divide: 'LayerNorm needs a square root and a division by it per row (not ALU operations)',
+  tanh: 'GELU needs tanh (or erf), transcendental: a CPU function, or a lookup table VTA does not have',
+  'nn.matmul': 'MatMul of two activations is not lowered to VTA yet: its second operand would have to be packed as weights on the device',
+};
+
 /** Why each CPU op of the placed graph is there, when the graph says. */
 function cpuReasons(compiled: VtaCompiled, emitted: EmitResult, firstConv: 'cpu' | 'vta'): CpuOpReport[] {
   const fn = compiled.fn;
@@ -148,7 +157,7 @@ function cpuReasons(compiled: VtaCompiled, emitted: EmitResult, firstConv: 'cpu'
     if (firstConv === 'cpu' && first && (c === first || anchor === first)) return 'the first conv and its epilogue stay on the CPU (--first-conv cpu, as in TVM VTA)';
     if (c.op === 'layout_transform') return 'packs or unpacks VTA\'s blocked layout at the edge of the VTA region';
     if (c.op === 'qnn.quantize' || c.op === 'qnn.dequantize') return 'float <-> int8 at the edge of the integer region';
-    if (c.type.dtype.startsWith('float') || c.args.some((a) => a.type.dtype.startsWith('float'))) return 'float arithmetic (VTA computes in int8/int32)';
+    if (c.type.dtype.startsWith('float') || c.args.some((a) => a.type.dtype.startsWith('float'))) return FLOAT_REASONS[c.op] ?? 'float arithmetic (VTA computes in int8/int32)';
     if (!VTA_RULES[c.op]) return `VTA has no ${c.op}`;
     if (anchor) return 'its kernel group has a node VTA cannot run (shape, dtype or immediate out of range)';
     return 'not part of a kernel group VTA runs';

@@ -113,7 +113,7 @@ export function annotateDevices(fn: IRFunction, opts: AnnotateOptions = {}): IRF
   const devices = new Map<Call, Device>(order.map((c) => [c, 'cpu']));
   for (const g of findKernelGroups(fn)) {
     if (opts.firstConvOnCpu && g.anchorCall === firstConv) continue;
-    if (g.anchor === 'dense' && !flattenOfVta(g.data, devices, target) && afterVta(g.data, devices)) continue;
+    if (g.anchor === 'dense' && g.data.type.shape[0]! <= target.batch && !flattenOfVta(g.data, devices, target) && afterVta(g.data, devices)) continue;
     if (g.calls.every((c) => supportedOnVta(c, target))) for (const c of g.calls) devices.set(c, 'vta');
   }
   const readers = consumers(fn);
@@ -123,9 +123,11 @@ export function annotateDevices(fn: IRFunction, opts: AnnotateOptions = {}): IRF
 }
 
 /**
- * Whether `v` is computed on the CPU from a value VTA produced. A dense reading such a value would
- * open a second device run for one small GEMV (ResNet-18's fc after a CPU global pool: 0.5 M MACs),
- * so it stays on the CPU; once the ops before it run on VTA, so does the dense.
+ * Whether `v` is computed on the CPU from a value VTA produced. A GEMV (one BATCH block of rows)
+ * reading such a value would open a device run of its own for little work (ResNet-18's fc after a
+ * CPU global pool: 0.5 M MACs), so it stays on the CPU; once the ops before it run on VTA, so does
+ * the dense. A GEMM over more rows (a transformer's projections between CPU LayerNorms) reuses each
+ * weight block over its rows and takes the device run.
  */
 function afterVta(v: Value, devices: Map<Call, Device>): boolean {
   const seen = new Set<Value>();

@@ -8,11 +8,13 @@
  *   becomes nn.bias_add, and consecutive bias_adds merge;
  * - foldConstants: calls whose operands are all constant are evaluated, except
  *   dequantize, whose int8 operand the QDQ rewrite needs.
+ * - matmulToDense (matmul.ts): MatMul with constant weights becomes nn.dense.
  * The importer already drops Identity and Dropout.
  */
 import { evaluate } from '../cpu/execute.ts';
 import { call, constant, type Call, type Constant, type IRFunction, type Value } from '../ir/graph.ts';
 import { Tensor } from '../tensor/tensor.ts';
+import { matmulToDense } from './matmul.ts';
 import { rewrite } from './rewrite.ts';
 
 const floats = (v: Value): Float32Array | undefined => (v.kind === 'constant' && v.type.dtype === 'float32' ? (v.value.data as Float32Array) : undefined);
@@ -85,5 +87,5 @@ export function foldConstants(fn: IRFunction): IRFunction {
 }
 
 export function simplify(fn: IRFunction): IRFunction {
-  return foldConstants(canonicalizeBias(foldBatchNorm(fn)));
+  return foldConstants(canonicalizeBias(foldBatchNorm(matmulToDense(fn))));
 }

@@ -58,8 +58,8 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
       if (!points.has(c.args[0]!)) points.set(c.args[0]!, {});
       points.set(endOf(c, readers), {});
     } else if (c.op === 'nn.dense' && c.type.dtype === 'float32' && c.args[1]!.kind === 'constant' && denseInputQuantized(c.args[0]!, points)) {
-      // A dense whose input is the model's input or an already quantized tensor (a flatten keeps
-      // its scale); one fed by a float op that stays on the CPU (a global pool) stays float too.
+      // A flatten of a quantized tensor keeps its scale. A classifier after a float global pool
+      // stays float, as TVM's skip_dense_layer keeps it, until the pool itself is quantized.
       const x = c.args[0]!;
       convs.add(c);
       if (!points.has(x)) points.set(x, x.kind === 'call' && x.op === 'reshape' && points.has(x.args[0]!) ? { sameAs: rootOf(x.args[0]!, points) } : {});
@@ -73,9 +73,11 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
   return { points, convs };
 }
 
+const POOLS = new Set(['nn.global_avg_pool2d', 'nn.global_max_pool2d', 'nn.avg_pool2d', 'mean']);
+
 function denseInputQuantized(x: Value, points: Map<Value, Point>): boolean {
   const base = x.kind === 'call' && x.op === 'reshape' ? x.args[0]! : x;
-  return base.kind === 'var' || points.has(base);
+  return points.has(base) || !(base.kind === 'call' && POOLS.has(base.op));
 }
 
 const rootOf = (v: Value, points: Map<Value, Point>): Value => points.get(v)!.sameAs ?? v;

@@ -1,0 +1,44 @@
+/**
+ * MatMul with constant weights as a dense (Relay's nn.dense, which VTA runs as a GEMM): x[..., K]
+ * times W[K, N] becomes dense(x as [rows, K], Wᵀ), reshaped back when x has more than two axes
+ * (a transformer's [batch, tokens, features]); a following add of an [N] constant moves inside the
+ * reshape, so it becomes the dense's bias. MatMul of two activations stays nn.matmul.
+ */
+import { call, constant, type Call, type IRFunction, type Value } from '../ir/graph.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { rewrite } from './rewrite.ts';
+
+function transposed(w: Tensor): Tensor {
+  const [K, N] = w.shape as [number, number];
+  const src = w.data as Float32Array;
+  const out = new Float32Array(K * N);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) out[n * K + k] = src[k * N + n]!;
+  return new Tensor('float32', [N, K], out);
+}
+
+export function matmulToDense(fn: IRFunction): IRFunction {
+  // The reshapes back to x's leading axes this pass made, by the dense they wrap.
+  const restored = new Map<Value, Call>();
+  return rewrite(fn, (node, args) => {
+    if (node.op === 'nn.matmul') {
+      const [x, w] = args as [Value, Value];
+      if (w.kind !== 'constant' || w.type.dtype !== 'float32' || w.type.shape.length !== 2 || x.type.dtype !== 'float32' || x.type.shape.length < 2) return undefined;
+      const [K, N] = w.type.shape as [number, number];
+      const lead = x.type.shape.slice(0, -1);
+      const rows = lead.reduce((a, b) => a * b, 1);
+      const x2 = lead.length === 1 ? x : call('reshape', [x], { newshape: [rows, K] });
+      const dense = call('nn.dense', [x2, constant(`${w.name}_t`, transposed(w.value))], {}, { name: node.name });
+      if (lead.length === 1) return dense;
+      const back = call('reshape', [dense], { newshape: [...lead, N] }, { name: node.name });
+      restored.set(back, dense);
+      return back;
+    }
+    if (node.op === 'add') {
+      const [y, b] = args as [Value, Value];
+      const dense = restored.get(y);
+      if (!dense || b.kind !== 'constant' || b.type.shape.length !== 1 || b.type.shape[0] !== dense.type.shape[1]) return undefined;
+      return call('reshape', [call('add', [dense, b], {}, { name: node.name })], { newshape: y.type.shape }, { name: node.name });
+    }
+    return undefined;
+  });
+}
