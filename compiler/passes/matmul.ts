@@ -19,6 +19,8 @@ function transposed(w: Tensor): Tensor {
 export function matmulToDense(fn: IRFunction): IRFunction {
   // The reshapes back to x's leading axes this pass made, by the dense they wrap.
   const restored = new Map<Value, Call>();
+  // One [rows, K] view per input, so projections of one tensor (Q, K, V) share its quantization and packing.
+  const flat = new Map<Value, Value>();
   return rewrite(fn, (node, args) => {
     if (node.op === 'nn.matmul') {
       const [x, w] = args as [Value, Value];
@@ -26,7 +28,8 @@ export function matmulToDense(fn: IRFunction): IRFunction {
       const [K, N] = w.type.shape as [number, number];
       const lead = x.type.shape.slice(0, -1);
       const rows = lead.reduce((a, b) => a * b, 1);
-      const x2 = lead.length === 1 ? x : call('reshape', [x], { newshape: [rows, K] });
+      let x2 = lead.length === 1 ? x : flat.get(x);
+      if (!x2) flat.set(x, (x2 = call('reshape', [x], { newshape: [rows, K] })));
       const dense = call('nn.dense', [x2, constant(`${w.name}_t`, transposed(w.value))], {}, { name: node.name });
       if (lead.length === 1) return dense;
       const back = call('reshape', [dense], { newshape: [...lead, N] }, { name: node.name });
