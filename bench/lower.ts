@@ -224,6 +224,17 @@ export const lowerSuite: BenchSuite = {
           `fc ${fc ? formatNumber(fc.cycles) : 'on the CPU (its global pool is)'}; layer1-4 alone were ${formatNumber(LAYER14_BEFORE)} before`,
       });
     }
+    // ResNet-18's classifier as VTA runs it once its global pool is on VTA: a GEMV whose 0.5 MB of
+    // weights stream through WGT in double-buffered tiles (each weight used once: DRAM-bound).
+    const fc = lowerLayer(cfg, { kind: 'dense', name: 'fc', batch: 1, inFeatures: 512, outFeatures: 1000, epilogue: requant(1000, false, false) }, { tune });
+    const fcCycles = fc.cycles ?? measureCycles(cfg, fc.lowered, DEFAULT_TIMING).cycles;
+    rows.push({
+      suite: 'lower',
+      name: `resnet18 fc alone (dense 512 -> 1000, batch 1, tune ${tune})`,
+      value: fcCycles,
+      unit: 'cycles',
+      note: `${fc.lowered.tiling}; ${((512 * 1008) / fcCycles).toFixed(2)} weight bytes per cycle`,
+    });
     for (const model of ['resnet18', 'resnet18_int8_qdq'] as const) {
       const value = compileModelSeconds(cfg, model);
       log(`compile ${model}.onnx (tune none): ${value.toFixed(2)} s`);
