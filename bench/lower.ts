@@ -29,6 +29,7 @@ import {
   type EpilogueStep,
   type TuneLevel,
 } from '../compiler/lower/index.ts';
+import { busCycles } from '../compiler/lower/cost.ts';
 import { compileOnnx } from '../compiler/compile.ts';
 import { encodeModel } from '../compiler/artifact/format.ts';
 import { readNpy } from '../compiler/tensor/npy.ts';
@@ -233,7 +234,7 @@ export const lowerSuite: BenchSuite = {
       name: `resnet18 fc alone (dense 512 -> 1000, batch 1, tune ${tune})`,
       value: fcCycles,
       unit: 'cycles',
-      note: `${fc.lowered.tiling}; ${((512 * 1008) / fcCycles).toFixed(2)} weight bytes per cycle`,
+      note: `${fc.lowered.tiling}; ${((512 * 1008) / fcCycles).toFixed(2)} weight bytes per cycle, the DRAM port's peak ${((512 * 1008) / busCycles(cfg, DEFAULT_TIMING, 1, 512 * 1008)).toFixed(2)}`,
     });
     for (const model of ['resnet18', 'resnet18_int8_qdq'] as const) {
       const value = compileModelSeconds(cfg, model);
