@@ -139,7 +139,7 @@ const FLOAT_REASONS: Readonly<Record<string, string>> = {
   sqrt: 'LayerNorm needs a square root and a division by it per row (not ALU operations)',
   divide: 'LayerNorm needs a square root and a division by it per row (not ALU operations)',
   tanh: 'GELU needs tanh (or erf), transcendental: a CPU function, or a lookup table VTA does not have',
-  'nn.matmul': 'MatMul of two activations is not lowered to VTA yet: its second operand would have to be packed as weights on the device',
+  'nn.matmul': 'a MatMul that is not one matrix product (batched over several matrices) does not become a dense',
 };
 
 /** Why each CPU op of the placed graph is there, when the graph says. */

@@ -104,6 +104,7 @@ interface LoweredGroup {
   layer: Layer;
   scheduled: ScheduledLayer;
   weights?: Int8Array;
+  weightInput?: Value;
   residual?: Value;
 }
 
@@ -147,9 +148,9 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
   for (const g of sorted) {
     const name = `layer${lowered}`;
     try {
-      const { layer, weights, residual } = groupToLayer(cfg, g, name);
+      const { layer, weights, weightInput, residual } = groupToLayer(cfg, g, name);
       const scheduled = lowerLayer(cfg, layer, opts.lower);
-      const entry: LoweredGroup = { group: g, name, layer, scheduled, weights, residual };
+      const entry: LoweredGroup = { group: g, name, layer, scheduled, weights, weightInput, residual };
       for (const c of g.calls) groupOf.set(c, entry);
       lowered++;
     } catch (e) {
@@ -286,7 +287,9 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
       output: activationBuffer(g.group.output),
     };
     if (residual) ids.residual = activationBuffer(residual);
-    if (lowered.buffers.weights !== undefined) {
+    if (lowered.buffers.weights !== undefined && g.weightInput) {
+      ids.weights = activationBuffer(g.weightInput);
+    } else if (lowered.buffers.weights !== undefined) {
       if (!weights) throw new EmitError(`${name}: the lowered ${layer.kind} reads weights the group does not have`);
       const packed = packWeights(cfg, layer as Conv2dLayer | DenseLayer, weights);
       ids.weights = newBuffer(`${name}.weights`, packed.length, 'weights', new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength));

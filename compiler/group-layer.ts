@@ -12,6 +12,8 @@ export interface GroupLayer {
   layer: Layer;
   /** OIHW int8 weights ([O][I/groups][kh][kw]) for conv2d. */
   weights?: Int8Array;
+  /** Or the packed weights computed at run time (a dense of two activations): the layer reads this value's buffer. */
+  weightInput?: Value;
   /** The second int8 operand (residual), when the epilogue adds one. */
   residual?: Value;
 }
@@ -42,6 +44,13 @@ function unpackWeights(w: Constant, name: string): { data: Int8Array; shape: [nu
           for (let o = 0; o < co; o++)
             for (let i = 0; i < ci; i++) out[(((a * co + o) * I + b * ci + i) * kh + y) * kw + x] = src[k++]!;
   return { data: out, shape: [O, I, kh, kw] };
+}
+
+/** The OIHW shape of packed run-time weights [O/c, I/c, kh, kw, c, c]; their values come at run time. */
+function runTimeWeights(w: Value, name: string): { data: undefined; shape: [number, number, number, number] } {
+  const s = w.type.shape;
+  if (s.length !== 6 || w.type.dtype !== 'int8') throw new LowerError(name, `expected packed int8 weights OIHW{c}o{c}i, got (${s.join(', ')}) ${w.type.dtype}`);
+  return { data: undefined, shape: [s[0]! * s[4]!, s[1]! * s[5]!, s[2]!, s[3]!] };
 }
 
 /** A per-element int32 constant [1, C/c, H, W, 1, c] (batch 1) as values in NCHW order over `out`'s batch. */
@@ -92,17 +101,20 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
   const a = g.attrs;
   switch (g.anchor) {
     case 'conv2d': {
-      if (!g.weight) throw new LowerError(name, 'conv2d group without weights');
+      if (!g.weight && !g.weightInput) throw new LowerError(name, 'conv2d group without weights');
       const dilation = ints(a['dilation'], [1, 1]);
       if (dilation.some((d) => d !== 1)) throw new LowerError(name, `dilation ${dilation.join('x')} is not supported on VTA`);
-      const { data, shape } = unpackWeights(g.weight, name);
+      const { data, shape } = g.weight ? unpackWeights(g.weight, name) : runTimeWeights(g.weightInput!, name);
+      if (g.weightInput && g.epilogue.some((s) => s.kind === 'residual')) {
+        throw new LowerError(name, 'a residual with run-time weights: the identity blocks the GEMM adds it with would have to be appended to an activation');
+      }
       const groups = Number(a['groups'] ?? 1);
       if (shape[1] * groups !== C) throw new LowerError(name, `weights with ${shape[1]} input channels per group do not fit ${C} input channels in ${groups} groups`);
       const { steps, residual } = epilogue(g.epilogue, logicalNCHW(g.output, name), name);
       const padding = ints(a['padding'], [0, 0, 0, 0]) as [number, number, number, number];
       // A dense (packed as a 1x1 conv, compiler/passes/pack.ts) on one BATCH block of rows.
       if (H === 1 && W === 1 && shape[2] === 1 && shape[3] === 1 && groups === 1) {
-        return { layer: { kind: 'dense', name, batch: N, inFeatures: C, outFeatures: shape[0], epilogue: steps }, weights: data, residual };
+        return { layer: { kind: 'dense', name, batch: N, inFeatures: C, outFeatures: shape[0], epilogue: steps }, weights: data, weightInput: g.weightInput, residual };
       }
       return {
         layer: {
@@ -120,6 +132,7 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
           epilogue: steps,
         },
         weights: data,
+        weightInput: g.weightInput,
         residual,
       };
     }

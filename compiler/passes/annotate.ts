@@ -85,7 +85,8 @@ export const VTA_RULES: Readonly<Record<string, Rule>> = {
   // A GEMM with the weights streamed through WGT: a 1x1 conv over the packed rows (pack.ts).
   'nn.dense': (c, t) => {
     const [x, w] = c.args as [Value, Value];
-    return x.type.dtype === 'int8' && x.type.shape.length === 2 && activation(x, t) && w.kind === 'constant' && w.type.dtype === 'int8' && w.type.shape.length === 2 && c.type.dtype === 'int32';
+    // The weights: constant, or an int8 activation the host packs into WGT blocks (attention).
+    return x.type.dtype === 'int8' && x.type.shape.length === 2 && activation(x, t) && w.type.dtype === 'int8' && w.type.shape.length === 2 && c.type.dtype === 'int32';
   },
   add: (c, t) => {
     const [x, y] = c.args as [Value, Value];
@@ -151,5 +152,5 @@ function flattenOfVta(c: Value, devices: Map<Call, Device>, t: VtaTarget): c is 
 }
 
 function flattenAsAddressing(c: Call, readers: readonly Call[], devices: Map<Call, Device>, t: VtaTarget): boolean {
-  return flattenOfVta(c, devices, t) && readers.length > 0 && readers.every((r) => r.op === 'nn.dense' && r.args[0] === c && devices.get(r) === 'vta');
+  return flattenOfVta(c, devices, t) && readers.length > 0 && readers.every((r) => r.op === 'nn.dense' && r.args[0] === c && r.args[1]!.kind === 'constant' && devices.get(r) === 'vta');
 }

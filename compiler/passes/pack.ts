@@ -133,6 +133,14 @@ export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET):
     return call('reshape', [x], { newshape: [shape[0]!, C] }, { device: 'cpu' });
   };
 
+  // Run-time dense weights [N, K] packed by the host into WGT blocks, as packConstant does at compile time.
+  const packedAtRunTime = (w: Value): Value => {
+    const [N, K] = w.type.shape as [number, number];
+    const padded = padAxis(padAxis(w, 0, roundUp(N, target.block), 'cpu'), 1, roundUp(K, target.block), 'cpu');
+    const oihw = call('reshape', [padded], { newshape: [...padded.type.shape, 1, 1] }, { device: 'cpu' });
+    return call('layout_transform', [oihw], { src_layout: 'OIHW', dst_layout: kernelLayout(target) }, { device: 'cpu' });
+  };
+
   const operand = (a: Value, like: Value): Value => {
     if (a.kind !== 'constant') return getPacked(a);
     if (a.value.size === 1) return a.type.shape.length === 0 ? a : constant(a.name, a.value.reshape([]));
@@ -157,11 +165,12 @@ export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET):
     }
     if (c.op === 'nn.dense') {
       const x = c.args[0]!;
+      const attrs = { strides: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, out_dtype: 'int32', data_layout: layout, kernel_layout: kernelLayout(target), out_layout: layout };
+      if (c.args[1]!.kind !== 'constant') return call('nn.conv2d', [getPacked(x), packedAtRunTime(getPlain(c.args[1]!))], attrs, opts);
       const flat = x.kind === 'call' && x.op === 'reshape' && x.device === 'vta' ? x.args[0]!.type.shape : undefined;
       const w = flat ? flattenedWeights(c.args[1] as Constant, flat, target) : (c.args[1] as Constant);
       const [O, K] = w.type.shape as [number, number];
       const weight = packConstant(constant(w.name, w.value.reshape([O, K, 1, 1])), [0, 1], ['OIHW', kernelLayout(target)], target);
-      const attrs = { strides: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, out_dtype: 'int32', data_layout: layout, kernel_layout: kernelLayout(target), out_layout: layout };
       return call('nn.conv2d', [getPacked(x), weight], attrs, opts);
     }
     if (c.op === 'reshape') {

@@ -60,9 +60,12 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
     } else if (c.op === 'nn.dense' && c.type.dtype === 'float32' && c.args[1]!.kind === 'constant' && denseInputQuantized(c.args[0]!, points)) {
       // A flatten of a quantized tensor keeps its scale. A classifier after a float global pool
       // stays float, as TVM's skip_dense_layer keeps it, until the pool itself is quantized.
-      const x = c.args[0]!;
       convs.add(c);
-      if (!points.has(x)) points.set(x, x.kind === 'call' && x.op === 'reshape' && points.has(x.args[0]!) ? { sameAs: rootOf(x.args[0]!, points) } : {});
+      quantizeView(c.args[0]!, points);
+      points.set(endOf(c, readers), {});
+    } else if (c.op === 'nn.dense' && c.type.dtype === 'float32' && c.args[1]!.kind !== 'constant') {
+      // Two activations (attention): both operands quantized, like a conv's input.
+      for (const a of c.args) quantizeView(a, points);
       points.set(endOf(c, readers), {});
     } else if (c.op === 'add' && c.args.every((a) => points.has(a)) && c.args[0]!.type.shape.join() === c.args[1]!.type.shape.join()) {
       points.set(endOf(c, readers), {});
@@ -81,6 +84,22 @@ function denseInputQuantized(x: Value, points: Map<Value, Point>): boolean {
 }
 
 const rootOf = (v: Value, points: Map<Value, Point>): Value => points.get(v)!.sameAs ?? v;
+
+/**
+ * A quantization point at `v`. Reshapes and transposes of a quantized tensor keep its scale (each
+ * gets the same parameters, so realizeQdq moves the int8 values themselves); anything else is
+ * calibrated.
+ */
+function quantizeView(v: Value, points: Map<Value, Point>): void {
+  const chain: Value[] = [];
+  let base = v;
+  while (!points.has(base) && base.kind === 'call' && (base.op === 'reshape' || base.op === 'transpose')) {
+    chain.push(base);
+    base = base.args[0]!;
+  }
+  if (points.has(base)) for (const c of chain) points.set(c, { sameAs: rootOf(base, points) });
+  else if (!points.has(v)) points.set(v, {});
+}
 
 function qdq(v: Value, scale: number, name: string): Value {
   const s = constant(`${name}_scale`, Tensor.from('float32', [], [scale]));
