@@ -7,7 +7,9 @@
  *
  * For the lowering, a group reads as:
  *
- *   acc   = anchor(data, weight)              conv2d/dense: int8 x int8 -> int32 (GEMM)
+ *   acc   = anchor(data, weight)              conv2d/dense: int8 x int8 -> int32 (GEMM); the weights are
+ *                                               a constant, or (weightInput) an int8 value computed at
+ *                                               run time in the same packed layout
  *                                             max_pool2d: int8 window max (ALU MAX; taps in the
  *                                               padding are skipped, never read as 0)
  *                                             add: acc = data widened to int32 (LOAD ACC_8BIT);
