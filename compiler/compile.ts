@@ -42,6 +42,7 @@ export interface CompileOptions {
   calibration?: string | Tensor | readonly Tensor[];
   tune?: TuneLevel;
   cache?: ScheduleCache;
+  /** 'vta' (default) or 'cpu': where the first conv runs (compiler/passes/pipeline.ts). */
   firstConv?: 'cpu' | 'vta';
   /**
    * Samples per inference: the leading dimension of every input (declared 1 in the model). The
@@ -143,6 +144,15 @@ const LAYOUT_OPS = new Set(['reshape', 'transpose', 'squeeze', 'expand_dims', 's
 
 const FALLBACK_REASON = 'placed on VTA, but the lowering cannot run its kernel group (see the fallbacks)';
 
+/** Float ops a transformer keeps on the CPU, and why VTA's int8 GEMM and int32 ALU cannot run them. */
+const FLOAT_REASONS: Readonly<Record<string, string>> = {
+  'nn.softmax': 'Softmax needs exp and a division per row (VTA\'s ALU has MIN/MAX/ADD/SHR/MUL only)',
+  sqrt: 'LayerNorm needs a square root and a division by it per row (not ALU operations)',
+  divide: 'LayerNorm needs a square root and a division by it per row (not ALU operations)',
+  tanh: 'GELU needs tanh (or erf), transcendental: a CPU function, or a lookup table VTA does not have',
+  'nn.matmul': 'a MatMul that is not one matrix product (batched over several matrices) does not become a dense',
+};
+
 /** Why each CPU op of the placed graph is there, when the graph says. */
 function cpuReasons(compiled: VtaCompiled, emitted: EmitResult, firstConv: 'cpu' | 'vta'): CpuOpReport[] {
   const fn = compiled.fn;
@@ -158,9 +168,9 @@ function cpuReasons(compiled: VtaCompiled, emitted: EmitResult, firstConv: 'cpu'
     if (firstConv === 'cpu' && first && (c === first || anchor === first)) return 'the first conv and its epilogue stay on the CPU (--first-conv cpu, as in TVM VTA)';
     if (c.op === 'layout_transform') return 'packs or unpacks VTA\'s blocked layout at the edge of the VTA region';
     if (c.op === 'qnn.quantize' || c.op === 'qnn.dequantize') return 'float <-> int8 at the edge of the integer region';
-    if (c.op === 'nn.lrn' || c.op === 'nn.softmax') return 'LRN and softmax need exponentials, powers and division, which VTA\'s ALU (ADD, MUL, SHR, MIN, MAX) lacks';
+    if (c.op === 'nn.lrn') return 'LRN needs powers and a division per element, which VTA\'s ALU (ADD, MUL, SHR, MIN, MAX) lacks';
     if (LAYOUT_OPS.has(c.op)) return 'layout-only op that no conv before it absorbs (channel shuffle) and that is not a channel concatenation of VTA results (done by addressing)';
-    if (c.type.dtype.startsWith('float') || c.args.some((a) => a.type.dtype.startsWith('float'))) return 'float arithmetic (VTA computes in int8/int32)';
+    if (c.type.dtype.startsWith('float') || c.args.some((a) => a.type.dtype.startsWith('float'))) return FLOAT_REASONS[c.op] ?? 'float arithmetic (VTA computes in int8/int32)';
     if (!VTA_RULES[c.op]) return `VTA has no ${c.op}`;
     if (anchor) return 'its kernel group has a node VTA cannot run (shape, dtype or immediate out of range)';
     return 'not part of a kernel group VTA runs';
@@ -196,7 +206,7 @@ export function compileOnnx(file: string, opts: CompileOptions): CompileResult {
   if (cfg.BLOCK_IN !== cfg.BLOCK_OUT) throw new CompileError(`configuration ${cfg.fingerprint}: BLOCK_IN ${cfg.BLOCK_IN} != BLOCK_OUT ${cfg.BLOCK_OUT} is not supported by the passes`);
   const log = opts.logger;
   const tune = opts.tune ?? 'none';
-  const firstConv = opts.firstConv ?? 'cpu';
+  const firstConv = opts.firstConv ?? 'vta';
   const progress = opts.onProgress ?? (() => {});
   const t0 = performance.now();
 

@@ -107,6 +107,7 @@ interface LoweredGroup {
   layer: Layer;
   scheduled: ScheduledLayer;
   weights?: Int8Array;
+  weightInput?: Value;
   residual?: Value;
 }
 
@@ -150,9 +151,9 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
   for (const g of sorted) {
     const name = `layer${lowered}`;
     try {
-      const { layer, weights, residual } = groupToLayer(cfg, g, name);
+      const { layer, weights, weightInput, residual } = groupToLayer(cfg, g, name);
       const scheduled = lowerLayer(cfg, layer, opts.lower);
-      const entry: LoweredGroup = { group: g, name, layer, scheduled, weights, residual };
+      const entry: LoweredGroup = { group: g, name, layer, scheduled, weights, weightInput, residual };
       for (const c of g.calls) groupOf.set(c, entry);
       lowered++;
     } catch (e) {
@@ -166,6 +167,9 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
 
   /** Where a value is produced: on the device (a lowered group or a copy to VTA) or on the host. */
   const onDevice = (v: Value): boolean => v.kind === 'call' && v.device === 'vta' && !fallbackCalls.has(v);
+  // A flatten placed on VTA is addressing: its buffer is its input's, unless that input ended up on the host.
+  const isAlias = (c: Call): boolean => c.op === 'reshape' && c.device === 'vta';
+  for (const c of order) if (isAlias(c) && !onDevice(c.args[0]!)) fallbackCalls.set(c, 'its input was computed on the host');
 
   // Concatenations on VTA are addresses: each input is the slice of the result its producer writes
   // (bytes from the start). One whose input is not made on the device, or is read by a group that
@@ -298,6 +302,10 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
     }
     const fallback = fallbackCalls.get(c);
     if (c.op === 'concatenate' && c.device === 'vta' && fallback === undefined) continue;
+    if (isAlias(c) && fallback === undefined) {
+      deviceBuffer.set(c, activationBuffer(c.args[0]!));
+      continue;
+    }
     if (c.device === 'vta' && fallback === undefined) throw new EmitError(`${c.op}${c.name ? ` (${c.name})` : ''} is placed on VTA but belongs to no kernel group the lowering can run`);
     cpuOps.push({ op: c.op, name: c.name ?? '', ...(fallback !== undefined ? { fallback } : {}) });
     cpuStep(c, c.args.map(onHost), nameOf(c));
@@ -317,7 +325,9 @@ export function emitModel(cfg: VtaConfig, fn: IRFunction, groups: readonly VtaKe
       ids.residual = r.id;
       offsets.residual = r.offset;
     }
-    if (lowered.buffers.weights !== undefined) {
+    if (lowered.buffers.weights !== undefined && g.weightInput) {
+      ids.weights = activationBuffer(g.weightInput);
+    } else if (lowered.buffers.weights !== undefined) {
       if (!weights) throw new EmitError(`${name}: the lowered ${layer.kind} reads weights the group does not have`);
       const packed = packWeights(cfg, layer as Conv2dLayer | DenseLayer, weights);
       ids.weights = newBuffer(`${name}.weights`, packed.length, 'weights', new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength));

@@ -12,6 +12,8 @@ export interface GroupLayer {
   layer: Layer;
   /** OIHW int8 weights ([O][I/groups][kh][kw]) for conv2d. */
   weights?: Int8Array;
+  /** Or the packed weights computed at run time (a dense of two activations): the layer reads this value's buffer. */
+  weightInput?: Value;
   /** The second int8 operand (residual), when the epilogue adds one. */
   residual?: Value;
 }
@@ -42,6 +44,13 @@ function unpackWeights(w: Constant, name: string): { data: Int8Array; shape: [nu
           for (let o = 0; o < co; o++)
             for (let i = 0; i < ci; i++) out[(((a * co + o) * I + b * ci + i) * kh + y) * kw + x] = src[k++]!;
   return { data: out, shape: [O, I, kh, kw] };
+}
+
+/** The OIHW shape of packed run-time weights [O/c, I/c, kh, kw, c, c]; their values come at run time. */
+function runTimeWeights(w: Value, name: string): { data: undefined; shape: [number, number, number, number] } {
+  const s = w.type.shape;
+  if (s.length !== 6 || w.type.dtype !== 'int8') throw new LowerError(name, `expected packed int8 weights OIHW{c}o{c}i, got (${s.join(', ')}) ${w.type.dtype}`);
+  return { data: undefined, shape: [s[0]! * s[4]!, s[1]! * s[5]!, s[2]!, s[3]!] };
 }
 
 /** A per-element int32 constant [1, C/c, H, W, 1, c] (batch 1) as values in NCHW order over `out`'s batch. */
@@ -101,10 +110,13 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
   const a = g.attrs;
   switch (g.anchor) {
     case 'conv2d': {
-      if (!g.weight) throw new LowerError(name, 'conv2d group without weights');
+      if (!g.weight && !g.weightInput) throw new LowerError(name, 'conv2d group without weights');
       const dilation = ints(a['dilation'], [1, 1]);
       if (dilation.some((d) => d !== 1)) throw new LowerError(name, `dilation ${dilation.join('x')} is not supported on VTA`);
-      const { data, shape } = unpackWeights(g.weight, name);
+      const { data, shape } = g.weight ? unpackWeights(g.weight, name) : runTimeWeights(g.weightInput!, name);
+      if (g.weightInput && g.epilogue.some((s) => s.kind === 'residual')) {
+        throw new LowerError(name, 'a residual with run-time weights: the identity blocks the GEMM adds it with would have to be appended to an activation');
+      }
       const groups = Number(a['groups'] ?? 1);
       if (shape[1] * groups !== C) throw new LowerError(name, `weights with ${shape[1]} input channels per group do not fit ${C} input channels in ${groups} groups`);
       const { steps, residual } = epilogue(g.epilogue, logicalNCHW(g.output, name), name);
@@ -112,7 +124,11 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
       const window = { batch: N, channels: C, height: H, width: W, kernel: [shape[2], shape[3]] as [number, number], stride: ints(a['strides'], [1, 1]) as [number, number], padding };
       // Weights of 1 on each channel's own input and 0 elsewhere sum windows: an average pool
       // (compiler/quant/realize.ts). The ALU adds them without moving weights.
-      if (!residual && isWindowSum(data, shape, groups, C) && padding.every((p, i) => p < shape[2 + (i % 2)]!)) return { layer: { kind: 'sumpool', name, ...window, epilogue: steps } };
+      if (!residual && data && isWindowSum(data, shape, groups, C) && padding.every((p, i) => p < shape[2 + (i % 2)]!)) return { layer: { kind: 'sumpool', name, ...window, epilogue: steps } };
+      // A dense (packed as a 1x1 conv, compiler/passes/pack.ts) on one BATCH block of rows.
+      if (H === 1 && W === 1 && shape[2] === 1 && shape[3] === 1 && groups === 1) {
+        return { layer: { kind: 'dense', name, batch: N, inFeatures: C, outFeatures: shape[0], epilogue: steps }, weights: data, weightInput: g.weightInput, residual };
+      }
       return {
         layer: {
           kind: 'conv2d',
@@ -129,6 +145,7 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
           epilogue: steps,
         },
         weights: data,
+        weightInput: g.weightInput,
         residual,
       };
     }
@@ -153,6 +170,6 @@ export function groupToLayer(cfg: VtaConfig, g: VtaKernelGroup, name: string): G
       return { layer: { kind: 'eltwise', name, batch: N, channels: C, height: H, width: W, steps }, residual };
     }
     case 'dense':
-      throw new LowerError(name, `dense groups on VTA are not emitted yet (configuration ${cfg.fingerprint})`);
+      throw new LowerError(name, `an unpacked dense group reached the lowering (configuration ${cfg.fingerprint}); packLayouts makes dense a 1x1 conv`);
   }
 }

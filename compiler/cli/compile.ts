@@ -40,7 +40,7 @@ function parseArgs(args: string[]) {
     .option('calib', { type: 'string', describe: 'calibration inputs for a float model: a .npy of N inputs stacked on a leading axis' })
     .option('tune', { choices: TUNE_LEVELS, default: 'none' as const, describe: 'schedule search: none (best estimate), quick or full (measured on the cycle-level simulator)' })
     .option('tune-cache', { type: 'string', describe: 'JSON file that keeps tuned schedules between runs' })
-    .option('first-conv', { choices: ['cpu', 'vta'] as const, default: 'cpu' as const, describe: 'cpu: the first conv stays on the CPU (TVM VTA\'s choice); vta: it runs on VTA with its input channels padded' })
+    .option('first-conv', { choices: ['cpu', 'vta'] as const, default: 'vta' as const, describe: 'vta (default): the first conv runs on VTA, its input rearranged by the host so few channels are padding; cpu: it stays on the CPU (TVM VTA\'s choice)' })
     .option('batch', { type: 'number', describe: 'compile for N samples per inference (the inputs\' leading dimension; a multiple of the configuration\'s BATCH runs on VTA)' })
     .option('cycles', { type: 'boolean', default: true, describe: 'measure every layer on the cycle-level simulator for the summary (--no-cycles: not measured)' })
     .option('output', { alias: 'o', type: 'string', describe: 'the compiled model to write (.vta); required unless --emit is given' })

@@ -14,6 +14,7 @@ import { preset, type VtaConfig } from '../../isa/config.ts';
 import { topoOrder, type Call, type Device, type IRFunction, type Value } from '../ir/graph.ts';
 import { IMM_MAX, IMM_MIN } from '../quant/fixed-point.ts';
 import { findKernelGroups } from './fuse.ts';
+import { consumers } from './rewrite.ts';
 
 export interface VtaTarget {
   /** BATCH and BLOCK (BLOCK_IN = BLOCK_OUT) of the VTA configuration. */
@@ -41,14 +42,19 @@ const isImm = (v: Value): boolean => {
   return x >= IMM_MIN && x <= IMM_MAX;
 };
 
-/** A 4-D activation (NCHW) whose batch the packing can split into BATCH blocks. */
-const activation4d = (v: Value, t: VtaTarget): boolean => v.kind !== 'constant' && v.type.shape.length === 4 && v.type.shape[0]! % t.batch === 0;
+/**
+ * An activation the packing can split into BATCH blocks: 4-D (NCHW), or 2-D ([rows, features], a
+ * dense's operand or result, which packs as the NCHW image [BATCH, features, 1, rows / BATCH]).
+ */
+const activation = (v: Value, t: VtaTarget): boolean => v.kind !== 'constant' && (v.type.shape.length === 4 || v.type.shape.length === 2) && v.type.shape[0]! % t.batch === 0;
 
-/** A constant that packs like the activation it is added to: per channel or per element, batch 1. */
+/** A constant that packs like the activation it is added to: per channel or per element, batch 1 (2-D: per feature only). */
 const channelConstant = (v: Value, like: Value): boolean => {
   const s = v.type.shape;
   const a = like.type.shape;
-  return v.kind === 'constant' && s.length === 4 && s[0] === 1 && s[1] === a[1] && ((s[2] === 1 && s[3] === 1) || (s[2] === a[2] && s[3] === a[3]));
+  if (v.kind !== 'constant') return false;
+  if (a.length === 2) return (s.length === 1 && s[0] === a[1]) || (s.length === 2 && s[0] === 1 && s[1] === a[1]);
+  return s.length === 4 && s[0] === 1 && s[1] === a[1] && ((s[2] === 1 && s[3] === 1) || (s[2] === a[2] && s[3] === a[3]));
 };
 
 /**
@@ -77,21 +83,27 @@ export const VTA_RULES: Readonly<Record<string, Rule>> = {
   'nn.conv2d': (c, t) => {
     const [x, w] = c.args as [Value, Value];
     if (x.type.dtype !== 'int8' || w.kind !== 'constant' || w.type.dtype !== 'int8' || c.type.dtype !== 'int32') return false;
-    if (!activation4d(x, t) || c.attrs['data_layout'] !== undefined) return false;
+    if (x.type.shape.length !== 4 || !activation(x, t) || c.attrs['data_layout'] !== undefined) return false;
     return groupMerge(Number(c.attrs['groups'] ?? 1), w.type.shape[1]!, w.type.shape[0]!, t.block) !== undefined;
+  },
+  // A GEMM with the weights streamed through WGT: a 1x1 conv over the packed rows (pack.ts).
+  'nn.dense': (c, t) => {
+    const [x, w] = c.args as [Value, Value];
+    // The weights: constant, or an int8 activation the host packs into WGT blocks (attention).
+    return x.type.dtype === 'int8' && x.type.shape.length === 2 && activation(x, t) && w.type.dtype === 'int8' && w.type.shape.length === 2 && c.type.dtype === 'int32';
   },
   add: (c, t) => {
     const [x, y] = c.args as [Value, Value];
     const sameShape = y.type.shape.join() === x.type.shape.join();
-    return c.type.dtype === 'int32' && activation4d(x, t) && (isImm(y) || channelConstant(y, x) || (activation4d(y, t) && sameShape));
+    return c.type.dtype === 'int32' && activation(x, t) && (isImm(y) || channelConstant(y, x) || (activation(y, t) && sameShape));
   },
-  multiply: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && (isImm(c.args[1]!) || channelConstant(c.args[1]!, c.args[0]!)),
-  right_shift: (c, t) => activation4d(c.args[0]!, t) && isImm(c.args[1]!),
-  maximum: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
-  minimum: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && isImm(c.args[1]!),
-  clip: (c, t) => c.type.dtype === 'int32' && activation4d(c.args[0]!, t) && Number(c.attrs['a_min']) >= IMM_MIN && Number(c.attrs['a_max']) <= IMM_MAX,
-  cast: (c, t) => activation4d(c.args[0]!, t) && ((c.args[0]!.type.dtype === 'int8' && c.type.dtype === 'int32') || (c.args[0]!.type.dtype === 'int32' && c.type.dtype === 'int8')),
-  'nn.max_pool2d': (c, t) => c.type.dtype === 'int8' && activation4d(c.args[0]!, t) && c.attrs['layout'] === undefined,
+  multiply: (c, t) => c.type.dtype === 'int32' && activation(c.args[0]!, t) && (isImm(c.args[1]!) || channelConstant(c.args[1]!, c.args[0]!)),
+  right_shift: (c, t) => activation(c.args[0]!, t) && isImm(c.args[1]!),
+  maximum: (c, t) => c.type.dtype === 'int32' && activation(c.args[0]!, t) && isImm(c.args[1]!),
+  minimum: (c, t) => c.type.dtype === 'int32' && activation(c.args[0]!, t) && isImm(c.args[1]!),
+  clip: (c, t) => c.type.dtype === 'int32' && activation(c.args[0]!, t) && Number(c.attrs['a_min']) >= IMM_MIN && Number(c.attrs['a_max']) <= IMM_MAX,
+  cast: (c, t) => activation(c.args[0]!, t) && ((c.args[0]!.type.dtype === 'int8' && c.type.dtype === 'int32') || (c.args[0]!.type.dtype === 'int32' && c.type.dtype === 'int8')),
+  'nn.max_pool2d': (c, t) => c.type.dtype === 'int8' && c.args[0]!.type.shape.length === 4 && activation(c.args[0]!, t) && c.attrs['layout'] === undefined,
 };
 
 export function supportedOnVta(c: Call, target: VtaTarget = DEFAULT_TARGET): boolean {
@@ -106,7 +118,7 @@ export function supportedOnVta(c: Call, target: VtaTarget = DEFAULT_TARGET): boo
 export function concatOnVta(c: Call, t: VtaTarget): boolean {
   if (c.op !== 'concatenate' || c.type.dtype !== 'int8' || c.type.shape.length !== 4) return false;
   if (Number(c.attrs['axis']) !== 1 && Number(c.attrs['axis']) !== -3) return false;
-  return c.args.every((a) => a.kind === 'call' && activation4d(a, t) && a.type.shape[0] === t.batch && a.type.shape[1]! % t.block === 0 && c.args.indexOf(a) === c.args.lastIndexOf(a));
+  return c.args.every((a) => a.kind === 'call' && a.type.shape.length === 4 && activation(a, t) && a.type.shape[0] === t.batch && a.type.shape[1]! % t.block === 0 && c.args.indexOf(a) === c.args.lastIndexOf(a));
 }
 
 /**
@@ -145,9 +157,44 @@ export function annotateDevices(fn: IRFunction, opts: AnnotateOptions = {}): IRF
   const devices = new Map<Call, Device>(order.map((c) => [c, 'cpu']));
   for (const g of findKernelGroups(fn)) {
     if (opts.firstConvOnCpu && g.anchorCall === firstConv) continue;
+    if (g.anchor === 'dense' && g.data.type.shape[0]! <= target.batch && !flattenOfVta(g.data, devices, target) && afterVta(g.data, devices)) continue;
     if (g.calls.every((c) => supportedOnVta(c, target))) for (const c of g.calls) devices.set(c, 'vta');
   }
   placeConcats(order, new Set(fn.results), devices, target);
+  const readers = consumers(fn);
+  for (const c of order) if (!fn.results.includes(c) && flattenAsAddressing(c, readers.get(c) ?? [], devices, target)) devices.set(c, 'vta');
   for (const [c, d] of devices) c.device = d;
   return fn;
+}
+
+/**
+ * Whether `v` is computed on the CPU from a value VTA produced. A GEMV (one BATCH block of rows)
+ * reading such a value would open a device run of its own for little work (ResNet-18's fc after a
+ * CPU global pool: 0.5 M MACs), so it stays on the CPU; once the ops before it run on VTA, so does
+ * the dense. A GEMM over more rows (a transformer's projections between CPU LayerNorms) reuses each
+ * weight block over its rows and takes the device run.
+ */
+function afterVta(v: Value, devices: Map<Call, Device>): boolean {
+  const seen = new Set<Value>();
+  const walk = (x: Value): boolean => {
+    if (x.kind !== 'call' || seen.has(x)) return false;
+    seen.add(x);
+    return devices.get(x) === 'vta' || x.args.some(walk);
+  };
+  return v.kind === 'call' && devices.get(v) !== 'vta' && v.args.some(walk);
+}
+
+/**
+ * A flatten between a VTA group and VTA denses only, at one BATCH block: the packed tensor
+ * [1, C/c, H, W, b, c] read as [1, C/c·H·W, 1, 1, b, c] is a dense input whose features come in
+ * (channel block, row, column, lane) order, which pack.ts folds into the dense's weights.
+ */
+function flattenOfVta(c: Value, devices: Map<Call, Device>, t: VtaTarget): c is Call {
+  if (c.kind !== 'call' || c.op !== 'reshape' || c.type.shape.length !== 2) return false;
+  const x = c.args[0]!;
+  return x.kind === 'call' && devices.get(x) === 'vta' && x.type.shape.length === 4 && x.type.dtype === 'int8' && x.type.shape[0] === t.batch && c.type.shape[0] === t.batch;
+}
+
+function flattenAsAddressing(c: Call, readers: readonly Call[], devices: Map<Call, Device>, t: VtaTarget): boolean {
+  return flattenOfVta(c, devices, t) && readers.length > 0 && readers.every((r) => r.op === 'nn.dense' && r.args[0] === c && r.args[1]!.kind === 'constant' && devices.get(r) === 'vta');
 }

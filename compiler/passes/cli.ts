@@ -44,7 +44,7 @@ await runCli(() => {
     .usage('$0 <model.onnx> [--calib samples.npy] [--first-conv cpu|vta] [--emit ir|dot|groups] [-o file]\n\nQuantizes a model and places its int8 middle on VTA; prints the placed graph.')
     .positional('model', { type: 'string', describe: 'the ONNX model (float, or QDQ from onnxruntime)' })
     .option('calib', { type: 'string', describe: 'calibration inputs for a float model: a .npy of N inputs stacked on a leading axis' })
-    .option('first-conv', { choices: ['cpu', 'vta'] as const, default: 'cpu' as const, describe: 'cpu: the first conv stays on the CPU (in float for a float model); vta: it runs on VTA with its input channels padded' })
+    .option('first-conv', { choices: ['cpu', 'vta'] as const, default: 'vta' as const, describe: 'vta (default): the first conv runs on VTA, its input rearranged by the host (first-conv.ts); cpu: it stays on the CPU (in float for a float model)' })
     .option('scale-mode', { choices: ['float', 'pow2'] as const, default: 'float' as const, describe: 'float model: per-tensor scales as calibrated, or rounded up to powers of two (shift-only requantization)' })
     .option('calib-method', { choices: ['max', 'percentile', 'mse'] as const, default: 'mse' as const, describe: 'float model: how an activation range becomes a threshold' })
     .option('qdq-zero-points', { choices: ['exact', 'symmetric'] as const, default: 'exact' as const, describe: "QDQ model: follow its zero points exactly (per-element biases where a conv pads a zero-point input), or re-quantize such tensors symmetrically (per-channel biases only)" })

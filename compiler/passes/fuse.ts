@@ -7,7 +7,9 @@
  *
  * For the lowering, a group reads as:
  *
- *   acc   = anchor(data, weight)              conv2d/dense: int8 x int8 -> int32 (GEMM)
+ *   acc   = anchor(data, weight)              conv2d/dense: int8 x int8 -> int32 (GEMM); the weights are
+ *                                               a constant, or (weightInput) an int8 value computed at
+ *                                               run time in the same packed layout
  *                                             max_pool2d: int8 window max (ALU MAX; taps in the
  *                                               padding are skipped, never read as 0)
  *                                             add: acc = data widened to int32 (LOAD ACC_8BIT);
@@ -84,6 +86,8 @@ export interface VtaKernelGroup {
   readonly data: Value;
   /** int8 weights (conv2d: OIHW{BLOCK}o{BLOCK}i; dense: [N, K]). */
   readonly weight?: Constant;
+  /** Weights computed at run time instead (a dense of two activations), in the same layout. */
+  readonly weightInput?: Value;
   /** The anchor's attributes (strides, padding, dilation, groups, pool_size, layouts). */
   readonly attrs: Call['attrs'];
   readonly epilogue: readonly EpilogueStep[];
@@ -200,11 +204,15 @@ export function findKernelGroups(fn: IRFunction): VtaKernelGroup[] {
   };
   for (const c of order) {
     if (taken.has(c)) continue;
-    if ((c.op === 'nn.conv2d' || c.op === 'nn.dense') && c.type.dtype === 'int32' && c.args[0]!.type.dtype === 'int8' && c.args[1]!.kind === 'constant') {
+    // Run-time weights: a dense of two activations, or the 1x1 conv packLayouts makes of it.
+    const w = c.args[1];
+    const weightOk = w?.kind === 'constant' || (w?.type.dtype === 'int8' && (c.op === 'nn.dense' || w.type.shape.length === 6));
+    if ((c.op === 'nn.conv2d' || c.op === 'nn.dense') && c.type.dtype === 'int32' && c.args[0]!.type.dtype === 'int8' && weightOk) {
       const steps: EpilogueStep[] = [];
       const calls: Call[] = [c];
       const output = extend(c, steps, calls);
-      if (output) commit({ anchor: c.op === 'nn.conv2d' ? 'conv2d' : 'dense', anchorCall: c, data: c.args[0]!, weight: c.args[1] as Constant, attrs: c.attrs, epilogue: steps, output, calls: sortCalls(calls, order) });
+      const weights = w!.kind === 'constant' ? { weight: w } : { weightInput: w! };
+      if (output) commit({ anchor: c.op === 'nn.conv2d' ? 'conv2d' : 'dense', anchorCall: c, data: c.args[0]!, ...weights, attrs: c.attrs, epilogue: steps, output, calls: sortCalls(calls, order) });
     } else if (c.op === 'nn.max_pool2d' && c.type.dtype === 'int8') {
       commit({ anchor: 'max_pool2d', anchorCall: c, data: c.args[0]!, attrs: c.attrs, epilogue: [], output: c, calls: [c] });
     }

@@ -58,6 +58,32 @@ function blockDiagonal(w: Constant, groups: number, merge: number): Constant {
   return constant(w.name, out);
 }
 
+/** The NCHW image a 2-D activation [rows, features] packs as. */
+function imageOf(shape: readonly number[], t: VtaTarget): [number, number, number, number] {
+  const [rows, features] = shape as [number, number];
+  return [t.batch, features, 1, rows / t.batch];
+}
+
+/** Dense weights [O, C·H·W] (NCHW flatten order) -> [O, C/c·H·W·c] in the packed order (block, row, column, lane). */
+function flattenedWeights(w: Constant, [, C, H, W]: readonly number[], t: VtaTarget): Constant {
+  const O = w.type.shape[0]!;
+  const blocks = Math.ceil(C! / t.block);
+  const K = C! * H! * W!;
+  const K2 = blocks * H! * W! * t.block;
+  const src = w.value.data as Int8Array;
+  const out = Tensor.zeros('int8', [O, K2]);
+  const dst = out.data as Int8Array;
+  for (let ch = 0; ch < C!; ch++) {
+    const [b, lane] = [Math.floor(ch / t.block), ch % t.block];
+    for (let p = 0; p < H! * W!; p++) {
+      const to = (b * H! * W! + p) * t.block + lane;
+      const from = ch * H! * W! + p;
+      for (let o = 0; o < O; o++) dst[o * K2 + to] = src[o * K + from]!;
+    }
+  }
+  return constant(w.name, out);
+}
+
 export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET): IRFunction {
   const layout = dataLayout(target);
   const packed = new Map<Value, Value>();
@@ -72,9 +98,10 @@ export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET):
     if (!q) return v;
     let hit = unpackCache.get(v);
     if (!hit) {
-      const [N, C, H, W] = v.type.shape as [number, number, number, number];
       hit = call('layout_transform', [q], { src_layout: layout, dst_layout: 'NCHW' }, { device: 'cpu' });
-      if (hit.type.shape[1] !== C) hit = call('strided_slice', [hit], { begin: [0, 0, 0, 0], end: [N, C, H, W], strides: [1, 1, 1, 1] }, { device: 'cpu' });
+      if (v.type.shape.length === 2) hit = fromImage(hit, v.type.shape);
+      const full = v.type.shape.slice();
+      if (hit.type.shape[1] !== full[1]) hit = call('strided_slice', [hit], { begin: full.map(() => 0), end: full, strides: full.map(() => 1) }, { device: 'cpu' });
       unpackCache.set(v, hit);
     }
     return hit;
@@ -85,19 +112,44 @@ export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET):
     if (q) return q;
     let hit = packCache.get(v);
     if (!hit) {
-      const x = padAxis(getPlain(v), 1, roundUp(v.type.shape[1]!, target.block), 'cpu');
+      let x = padAxis(getPlain(v), 1, roundUp(v.type.shape[1]!, target.block), 'cpu');
+      if (v.type.shape.length === 2) x = toImage(x);
       hit = call('layout_transform', [x], { src_layout: 'NCHW', dst_layout: layout }, { device: 'cpu' });
       packCache.set(v, hit);
     }
     return hit;
   };
 
-  const operand = (a: Value): Value => {
+  // [rows, C] <-> the image [b, C, 1, rows / b]: a reshape, with a transpose when a lane holds several rows.
+  const toImage = (x: Value): Value => {
+    const [rows, C] = x.type.shape as [number, number];
+    const cols = rows / target.batch;
+    if (cols > 1) x = call('transpose', [call('reshape', [x], { newshape: [target.batch, cols, C] }, { device: 'cpu' })], { axes: [0, 2, 1] }, { device: 'cpu' });
+    return call('reshape', [x], { newshape: [target.batch, C, 1, cols] }, { device: 'cpu' });
+  };
+  const fromImage = (x: Value, shape: readonly number[]): Value => {
+    const C = x.type.shape[1]!;
+    const cols = shape[0]! / target.batch;
+    if (cols > 1) x = call('transpose', [call('reshape', [x], { newshape: [target.batch, C, cols] }, { device: 'cpu' })], { axes: [0, 2, 1] }, { device: 'cpu' });
+    return call('reshape', [x], { newshape: [shape[0]!, C] }, { device: 'cpu' });
+  };
+
+  // Run-time dense weights [N, K] packed by the host into WGT blocks, as packConstant does at compile time.
+  const packedAtRunTime = (w: Value): Value => {
+    const [N, K] = w.type.shape as [number, number];
+    const padded = padAxis(padAxis(w, 0, roundUp(N, target.block), 'cpu'), 1, roundUp(K, target.block), 'cpu');
+    const oihw = call('reshape', [padded], { newshape: [...padded.type.shape, 1, 1] }, { device: 'cpu' });
+    return call('layout_transform', [oihw], { src_layout: 'OIHW', dst_layout: kernelLayout(target) }, { device: 'cpu' });
+  };
+
+  const operand = (a: Value, like: Value): Value => {
     if (a.kind !== 'constant') return getPacked(a);
     if (a.value.size === 1) return a.type.shape.length === 0 ? a : constant(a.name, a.value.reshape([]));
     // Constants have batch 1 (annotate's channelConstant): packed with a batch block of 1, they
-    // broadcast over every batch block and lane of the activation.
-    return packConstant(a, [1], ['NCHW', dataLayout({ ...target, batch: 1 })], target);
+    // broadcast over every batch block and lane of the activation. A per-feature constant of a 2-D
+    // activation is per channel of its image.
+    const c = like.type.shape.length === 2 ? constant(a.name, a.value.reshape([1, a.value.size, 1, 1])) : a;
+    return packConstant(c, [1], ['NCHW', dataLayout({ ...target, batch: 1 })], target);
   };
 
   const packCall = (c: Call): Value => {
@@ -120,10 +172,26 @@ export function packLayouts(fn: IRFunction, target: VtaTarget = DEFAULT_TARGET):
       const attrs = { ...c.attrs, groups, data_layout: layout, kernel_layout: kernelLayout(target), out_layout: layout };
       return call(c.op, [getPacked(c.args[0]!), weight], attrs, opts);
     }
+    if (c.op === 'nn.dense') {
+      const x = c.args[0]!;
+      const attrs = { strides: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1, out_dtype: 'int32', data_layout: layout, kernel_layout: kernelLayout(target), out_layout: layout };
+      if (c.args[1]!.kind !== 'constant') return call('nn.conv2d', [getPacked(x), packedAtRunTime(getPlain(c.args[1]!))], attrs, opts);
+      const flat = x.kind === 'call' && x.op === 'reshape' && x.device === 'vta' ? x.args[0]!.type.shape : undefined;
+      const w = flat ? flattenedWeights(c.args[1] as Constant, flat, target) : (c.args[1] as Constant);
+      const [O, K] = w.type.shape as [number, number];
+      const weight = packConstant(constant(w.name, w.value.reshape([O, K, 1, 1])), [0, 1], ['OIHW', kernelLayout(target)], target);
+      return call('nn.conv2d', [getPacked(x), weight], attrs, opts);
+    }
+    if (c.op === 'reshape') {
+      // A flatten on VTA (annotate.ts): the packed blocks read in order, one block per feature group.
+      const q = getPacked(c.args[0]!);
+      const [nb, cb, h, w, b, lane] = q.type.shape as number[];
+      return call('reshape', [q], { newshape: [nb!, cb! * h! * w!, 1, 1, b!, lane!] }, opts);
+    }
     if (c.op === 'nn.max_pool2d') return call(c.op, [getPacked(c.args[0]!)], { ...c.attrs, layout }, opts);
     // Whole channel blocks (concatOnVta): the packed concatenation runs along the channel-block axis.
     if (c.op === 'concatenate') return call(c.op, c.args.map(getPacked), { axis: 1 }, opts);
-    return call(c.op, c.args.map(operand), c.attrs, opts);
+    return call(c.op, c.args.map((a) => operand(a, c.args[0]!)), c.attrs, opts);
   };
 
   for (const c of topoOrder(fn)) {

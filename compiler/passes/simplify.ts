@@ -5,6 +5,7 @@
  *   CPU executor's kernels, except dequantize, whose int8 operand the QDQ
  *   rewrite needs; weights built by ConstantFill/ConstantOfShape (`full`),
  *   Expand, Cast, Unsqueeze... become the constants the quantizer sees;
+ * - matmulToDense (matmul.ts): MatMul with constant weights becomes nn.dense;
  * - foldBatchNorm: batch_norm after a conv that nothing else reads (with or
  *   without bias) scales the conv's weights and becomes its bias; any other
  *   batch_norm becomes a per-channel multiply and add;
@@ -22,6 +23,7 @@
 import { evaluate } from '../cpu/execute.ts';
 import { call, constant, type Call, type Constant, type IRFunction, type Value } from '../ir/graph.ts';
 import { Tensor } from '../tensor/tensor.ts';
+import { matmulToDense } from './matmul.ts';
 import { consumers, rewrite } from './rewrite.ts';
 
 /** What simplify changed, for the compile summary. */
@@ -221,7 +223,7 @@ export function simplify(fn: IRFunction, stats: SimplifyStats = emptyStats()): I
   let cur = fn;
   for (let before = -1; changes(stats) !== before; ) {
     before = changes(stats);
-    cur = foldChannelShuffle(canonicalizeBias(foldChannelScale(foldBatchNorm(foldConstants(cur, stats), stats), stats), stats), stats);
+    cur = foldChannelShuffle(canonicalizeBias(foldChannelScale(foldBatchNorm(matmulToDense(foldConstants(cur, stats)), stats), stats), stats), stats);
   }
   return cur;
 }

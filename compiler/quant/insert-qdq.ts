@@ -1,7 +1,7 @@
 /**
  * Float model -> QDQ graph, the form realizeQdq turns into integer ops. The
  * quantization points follow VTA's flow (reference §3): the input of every
- * quantized conv, the end of every quantized conv (after its bias and ReLU),
+ * quantized conv or dense, the end of every quantized conv or dense (after its bias and ReLU),
  * every residual add whose operands are quantized, max pools of quantized
  * values (which keep their input's scale), and average pools of quantized
  * values (with their own scale), and concatenations of quantized values (one
@@ -59,6 +59,16 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
       convs.add(c);
       if (!points.has(c.args[0]!)) points.set(c.args[0]!, {});
       points.set(endOf(c, readers), {});
+    } else if (c.op === 'nn.dense' && c.type.dtype === 'float32' && c.args[1]!.kind === 'constant' && denseInputQuantized(c.args[0]!, points)) {
+      // A flatten of a quantized tensor keeps its scale. A classifier after a float global pool
+      // stays float, as TVM's skip_dense_layer keeps it, until the pool itself is quantized.
+      convs.add(c);
+      quantizeView(c.args[0]!, points);
+      points.set(endOf(c, readers), {});
+    } else if (c.op === 'nn.dense' && c.type.dtype === 'float32' && c.args[1]!.kind !== 'constant') {
+      // Two activations (attention): both operands quantized, like a conv's input.
+      for (const a of c.args) quantizeView(a, points);
+      points.set(endOf(c, readers), {});
     } else if (c.op === 'add' && c.args.every((a) => points.has(a)) && c.args[0]!.type.shape.join() === c.args[1]!.type.shape.join()) {
       points.set(endOf(c, readers), {});
     } else if (c.op === 'concatenate' && c.type.shape.length === 4 && channelAxis(c) && c.args.every((a) => points.has(a))) {
@@ -73,8 +83,7 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
       // Averaging narrows the range (a global pool much more): its own calibrated scale.
       points.set(c, {});
     } else if (c.op === 'nn.max_pool2d' && points.has(c.args[0]!)) {
-      const src = points.get(c.args[0]!)!;
-      points.set(c, { sameAs: src.sameAs ?? c.args[0]! });
+      points.set(c, { sameAs: rootOf(c.args[0]!, points) });
     }
   }
   return { points, convs };
@@ -82,6 +91,31 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
 
 /** A concatenation along the channels of an NCHW tensor. */
 const channelAxis = (c: Call): boolean => Number(c.attrs['axis']) === 1 || Number(c.attrs['axis']) === -3;
+
+const POOLS = new Set(['nn.global_avg_pool2d', 'nn.global_max_pool2d', 'nn.avg_pool2d', 'mean']);
+
+function denseInputQuantized(x: Value, points: Map<Value, Point>): boolean {
+  const base = x.kind === 'call' && x.op === 'reshape' ? x.args[0]! : x;
+  return points.has(base) || !(base.kind === 'call' && POOLS.has(base.op));
+}
+
+const rootOf = (v: Value, points: Map<Value, Point>): Value => points.get(v)!.sameAs ?? v;
+
+/**
+ * A quantization point at `v`. Reshapes and transposes of a quantized tensor keep its scale (each
+ * gets the same parameters, so realizeQdq moves the int8 values themselves); anything else is
+ * calibrated.
+ */
+function quantizeView(v: Value, points: Map<Value, Point>): void {
+  const chain: Value[] = [];
+  let base = v;
+  while (!points.has(base) && base.kind === 'call' && (base.op === 'reshape' || base.op === 'transpose')) {
+    chain.push(base);
+    base = base.args[0]!;
+  }
+  if (points.has(base)) for (const c of chain) points.set(c, { sameAs: rootOf(base, points) });
+  else if (!points.has(v)) points.set(v, {});
+}
 
 function qdq(v: Value, scale: number, name: string): Value {
   const s = constant(`${name}_scale`, Tensor.from('float32', [], [scale]));

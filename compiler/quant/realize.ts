@@ -194,7 +194,7 @@ class Realizer {
     if (inner.op === 'add') return this.add(inner, scale, zp, bounds, name);
     if (inner.op === 'nn.avg_pool2d' || inner.op === 'nn.global_avg_pool2d') return this.avgPool(inner, scale, zp, bounds, name);
     if (inner.op === 'concatenate' && inner === v) return this.concat(inner, scale, zp, bounds, name);
-    if ((inner.op === 'nn.max_pool2d' || inner.op === 'reshape') && inner === v) {
+    if ((inner.op === 'nn.max_pool2d' || inner.op === 'reshape' || inner.op === 'transpose') && inner === v) {
       const x = this.info.get(inner.args[0]!);
       if (x && x.scale === scale && x.zp === zp && x.q.type.dtype === 'int8') return call(inner.op, [x.q], inner.attrs, { name: inner.name ?? name });
     }
@@ -303,8 +303,21 @@ class Realizer {
     return this.linear(anchor, undefined, sy, zy, bounds, name, counts);
   }
 
+  /**
+   * A dense of two int8 activations with zero point 0 (attention): int8 x int8 -> int32 and the
+   * requantization; the bound on the sum is K·127·127.
+   */
+  activationDense(anchor: Call, sy: number, zy: number, bounds: Bounds, name?: string): Value | undefined {
+    const [x, w] = anchor.args.map((a) => this.info.get(a));
+    if (!x || !w || x.zp !== 0 || w.zp !== 0 || x.q.type.dtype !== 'int8' || w.q.type.dtype !== 'int8' || w.q.kind === 'constant') return undefined;
+    const acc = call('nn.dense', [x.q, w.q], { out_dtype: 'int32' }, { name: anchor.name ?? name });
+    const bound = anchor.args[0]!.type.shape[1]! * INT8_MAX * INT8_MAX;
+    return narrowToInt8(applyFixedPoint(acc, chooseFixedPoint((x.scale * w.scale) / sy, bound), name), zy, bounds.lo, bounds.hi, name);
+  }
+
   /** `divisors`: per output position (H·W), the accumulator is also divided by these (an average pool's window counts). */
   linear(anchor: Call, biasValue: Value | undefined, sy: number, zy: number, bounds: Bounds, name?: string, divisors?: Float64Array): Value | undefined {
+    if (anchor.op === 'nn.dense' && !this.isConstant(anchor.args[1]!)) return biasValue ? undefined : this.activationDense(anchor, sy, zy, bounds, name);
     const x = this.info.get(anchor.args[0]!);
     const w = this.weights(anchor.args[1]!);
     if (!x || !w || x.q.type.dtype !== 'int8') return undefined;

@@ -80,6 +80,7 @@ const cases: Case[] = [
   { name: 'PRelu broadcast slope', op: 'PRelu', opset: 16, inputs: [f('x', 2, 3, 2, 2), f('s', 3, 1, 1)] },
   { name: 'LeakyRelu', op: 'LeakyRelu', opset: 16, inputs: [f('x', 10)], attrs: { alpha: { float: 0.2 } } },
   { name: 'Tanh', op: 'Tanh', opset: 13, inputs: [f('x', 10)] },
+  { name: 'Sqrt', op: 'Sqrt', opset: 13, inputs: [{ ...f('x', 10), range: [0, 9] }] },
   { name: 'Neg int32', op: 'Neg', opset: 13, inputs: [{ name: 'x', dtype: 'int32', shape: [5], range: [-100, 100] }] },
   { name: 'Identity', op: 'Identity', opset: 13, inputs: [f('x', 3)] },
   { name: 'Dropout opset 13', op: 'Dropout', opset: 13, inputs: [f('x', 3, 2)] },

@@ -25,9 +25,9 @@ function checkPlacement(fn: IRFunction, copies: number): void {
 }
 
 describeWithLargeModels('resnet18_int8_qdq', () => {
-  it('places layer1..layer4 on VTA and stays within 2 steps of onnxruntime', async () => {
+  it('places layer1..layer4 on VTA and stays within 2 steps of onnxruntime (first conv on the CPU when asked)', async () => {
     const fn = loadModel('resnet18_int8_qdq');
-    const r = compileForVta(fn);
+    const r = compileForVta(fn, { firstConv: 'cpu' });
     checkPlacement(r.fn, r.copies);
     const conv1 = topoOrder(r.fn).find((c) => c.op === 'nn.conv2d')!;
     expect(conv1.device).toBe('cpu');
@@ -55,19 +55,23 @@ describeWithLargeModels('resnet18_int8_qdq', () => {
     expect(within / theirs.length).toBeGreaterThanOrEqual(0.99);
   });
 
-  it('runs the first conv on VTA too when asked, still with two copies', () => {
-    const r = compileForVta(loadModel('resnet18_int8_qdq'), { firstConv: 'vta' });
+  it('runs the first conv on VTA by default (its input rearranged on the host), still with two copies, bit-exact', () => {
+    const r = compileForVta(loadModel('resnet18_int8_qdq'));
     checkPlacement(r.fn, r.copies);
     const conv1 = topoOrder(r.fn).find((c) => c.op === 'nn.conv2d')!;
     expect(conv1.device).toBe('vta');
-    // 3 input channels padded to one 16-channel block.
-    expect(conv1.args[1]!.type.shape).toEqual([4, 1, 7, 7, 16, 16]);
+    // Space-to-depth (12 channels, 4x4 taps), then the 4 columns packed: 48 channels, three whole blocks, 4x1 taps.
+    expect(conv1.args[1]!.type.shape).toEqual([4, 3, 4, 1, 16, 16]);
+    // The rearranged conv sums the same products: the placed graph equals the integer graph bit for bit.
+    const x = npy('resnet18_int8_qdq.ref_in.npy');
+    const [ours] = checkGroupsBitExact(r.fn, r.groups, x);
+    expect(Array.from(ours!.data as Float32Array)).toEqual(Array.from(execute(r.quantized, [x])[0]!.data as Float32Array));
   });
 });
 
 describeWithLargeModels('resnet18 (float, calibrated on its reference input)', () => {
-  it('places layer1..layer4 on VTA with the first conv in float on the CPU', () => {
-    const r = compileForVta(loadModel('resnet18'), { calibration: [npy('resnet18.ref_in.npy')] });
+  it('places layer1..layer4 on VTA with the first conv in float on the CPU when asked', () => {
+    const r = compileForVta(loadModel('resnet18'), { calibration: [npy('resnet18.ref_in.npy')], firstConv: 'cpu' });
     checkPlacement(r.fn, r.copies);
     const conv1 = topoOrder(r.fn).find((c) => c.op === 'nn.conv2d')!;
     expect([conv1.device, conv1.type.dtype]).toEqual(['cpu', 'float32']);

@@ -124,6 +124,10 @@ registerKernel('tanh', ([x], _a, _t, op) => {
   floatOnly(op, x!);
   return unary(x!, Math.tanh);
 });
+registerKernel('sqrt', ([x], _a, _t, op) => {
+  floatOnly(op, x!);
+  return unary(x!, Math.sqrt);
+});
 
 registerKernel('clip', ([x], attrs: Attrs, _t, op) => {
   const lo = floatAttr(op, attrs, 'a_min', -Infinity);

@@ -7,7 +7,7 @@ import { broadcastShapes, sameDType } from './shape-utils.ts';
 
 const sameAsInput = (args: readonly TensorType[]): TensorType => args[0]!;
 
-export const UNARY_OPS = ['nn.relu', 'nn.leaky_relu', 'sigmoid', 'tanh', 'negative', 'clip'] as const;
+export const UNARY_OPS = ['nn.relu', 'nn.leaky_relu', 'sigmoid', 'tanh', 'sqrt', 'negative', 'clip'] as const;
 export const BINARY_OPS = ['add', 'subtract', 'multiply', 'divide', 'maximum', 'minimum'] as const;
 
 for (const name of UNARY_OPS) registerOp({ name, arity: [1, 1], infer: sameAsInput });

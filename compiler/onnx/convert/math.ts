@@ -71,6 +71,7 @@ export const MATH_CONVERTERS: Record<string, Converter> = {
   PRelu: prelu,
   Sigmoid: (ctx) => ctx.emit('sigmoid', [floatInput(ctx)]),
   Tanh: (ctx) => ctx.emit('tanh', [floatInput(ctx)]),
+  Sqrt: (ctx) => ctx.emit('sqrt', [floatInput(ctx)]),
   Neg: unary('negative'),
   Clip: clip,
   Add: binary('add'),
