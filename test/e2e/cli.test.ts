@@ -33,7 +33,7 @@ describe('vta-compile + vta-run on digits_cnn', () => {
     const c = run('vta-compile', cnn, '--target', 'sim', '--calib', calib, '-o', 'digits.vta', '--log-level', 'warn');
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
-    expect(c.stdout).toMatch(/VTA: 5 layers, \d+ instructions, \d+ micro-ops, \d+ MACs, \d+ cycles, GEMM utilization [\d.]+%/);
+    expect(c.stdout).toMatch(/VTA: 7 layers, \d+ instructions, \d+ micro-ops, \d+ MACs, \d+ cycles, GEMM utilization [\d.]+%/);
     expect(c.stdout).toMatch(/on the CPU:\n/);
     // The first conv runs on VTA by default, its input rearranged on the host (3 column taps as channels).
     expect(c.stdout).toMatch(/layer0 +conv2d +\/f\/f\.0\/Conv +\(1, 16, 16, 16\) k3x1 s1 -> 16/);
@@ -49,7 +49,7 @@ describe('vta-compile + vta-run on digits_cnn', () => {
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ target: 'sim', runs: n, outputs: [{ name: 'output', shape: [n, 1, 10], dtype: 'float32', file: 'out.npy' }] });
     expect(summary.profile.deviceRuns).toBe(1);
-    expect(summary.profile.layers).toHaveLength(5);
+    expect(summary.profile.layers).toHaveLength(7);
     const out = readNpy(fs.readFileSync(path.join(work, 'out.npy')));
 
     const placed = compileForVta(importOnnxFile(cnn).fn, { calibration: splitSamples(npy('digits_calib_x.npy'), [1, 1, 16, 16]) }).fn;
@@ -65,10 +65,11 @@ describe('vta-compile + vta-run on digits_cnn', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/1 device run\(s\)/);
     expect(r.stdout).toMatch(/layer3 +conv2d +\d+ +\d+/);
-    expect(r.stdout).toMatch(/layer4 +sumpool +\d+ +\d+/);
+    expect(r.stdout).toMatch(/layer5 +sumpool +\d+ +\d+/);
+    expect(r.stdout).toMatch(/layer6 +dense +\d+ +\d+/);
     const trace = JSON.parse(fs.readFileSync(path.join(work, 'trace.json'), 'utf8'));
     const layers = trace.traceEvents.filter((e: { pid: number; ph: string }) => e.pid === 2 && e.ph === 'X');
-    expect(layers.map((e: { name: string }) => e.name)).toEqual(['layer0', 'layer1', 'layer2', 'layer3', 'layer4']);
+    expect(layers.map((e: { name: string }) => e.name)).toEqual(['layer0', 'layer1', 'layer2', 'layer3', 'layer4', 'layer5', 'layer6']);
   });
 });
 
@@ -77,7 +78,7 @@ describe('the quick start (npm run example)', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'examples/quickstart.ts')], { cwd: repoRoot, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/VTA: 5 layers/);
+    expect(r.stdout).toMatch(/VTA: 7 layers/);
     const correct = Number(/accuracy: (\d+)\/100/.exec(r.stdout)?.[1]);
     expect(correct).toBeGreaterThanOrEqual(97);
     expect(r.stdout).toMatch(/profile of the last inference: 1 device run/);
@@ -98,7 +99,7 @@ describe('vta-compile views and help', () => {
     expect(ir.stdout).toMatch(/device_copy\(.*device=vta/);
     const asm = run('vta-compile', qdq, '-t', 'sim', '--emit', 'asm', '--log-level', 'silent');
     expect(asm.code).toBe(0);
-    expect(asm.stdout.match(/^; layer\d+ \S+ \S+$/gm)).toEqual(['; layer0 conv2d /f/f.0/Conv', '; layer1 conv2d /f/f.3/Conv', '; layer2 maxpool /f/f.6/MaxPool', '; layer3 conv2d /f/f.7/Conv', '; layer4 conv2d /f/f.10/Conv', '; layer5 sumpool /f/f.13/GlobalAveragePool']);
+    expect(asm.stdout.match(/^; layer\d+ \S+ \S+$/gm)).toEqual(['; layer0 conv2d /f/f.0/Conv', '; layer1 conv2d /f/f.3/Conv', '; layer2 maxpool /f/f.6/MaxPool', '; layer3 conv2d /f/f.7/Conv', '; layer4 conv2d /f/f.10/Conv', '; layer5 sumpool /f/f.13/GlobalAveragePool', '; layer6 dense /f/f.15/Gemm']);
     expect(asm.stdout).toMatch(/^gemm /m);
     const dot = run('vta-compile', qdq, '-t', 'sim', '--emit', 'dot', '--log-level', 'silent');
     expect(dot.stdout.startsWith('digraph')).toBe(true);

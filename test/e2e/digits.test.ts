@@ -35,8 +35,8 @@ async function evaluate(name: string, calibration?: string): Promise<Evaluation>
 }
 
 describe.each([
-  { name: 'digits_cnn', calibration: modelFile('digits_calib_x.npy'), min: 0.99, layers: 5 },
-  { name: 'digits_cnn_int8_qdq', calibration: undefined, min: 0.995, layers: 5 },
+  { name: 'digits_cnn', calibration: modelFile('digits_calib_x.npy'), min: 0.99, layers: 7 },
+  { name: 'digits_cnn_int8_qdq', calibration: undefined, min: 0.995, layers: 7 },
 ])('$name on sim', ({ name, calibration, min, layers }) => {
   let e: Evaluation;
   beforeAll(async () => {

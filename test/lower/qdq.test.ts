@@ -80,9 +80,9 @@ describeWithLargeModels('resnet18_int8_qdq: per-element epilogue constants reach
       expect(lowered.insns.length).toBeGreaterThan(0);
       if (layer.kind === 'conv2d' && layer.epilogue.some((s) => s.kind === 'tensor')) expect(lowered.buffers.tensor).toBe(outputShape(layer).reduce((a, b) => a * b, 4));
     });
-    // conv1 (on VTA by default), 19 convs, the max pool (the residual adds ride the convs) and the
-    // global average pool (a depthwise conv of ones on VTA).
-    expect(r.groups.length).toBe(22);
+    // conv1 (on VTA by default), 19 convs, the max pool (the residual adds ride the convs), the
+    // global average pool (a depthwise conv of ones on VTA) and the fc (a dense: a 1x1 conv).
+    expect(r.groups.length).toBe(23);
     expect(r.groups.filter((g) => g.anchorCall.name?.includes('GlobalAveragePool'))).toHaveLength(1);
     // conv1 pads an input with a nonzero zero point too.
     expect(tensors).toBe(17);

@@ -21,9 +21,11 @@ describe('digits_cnn calibrated on digits_calib_x.npy', () => {
     it(`scores >= 99.0 % with the first conv on ${firstConv === 'cpu' ? 'the CPU in float' : 'VTA (its 3 column taps packed into channels)'}`, () => {
       const r = compileForVta(loadModel('digits_cnn'), { calibration: data.calibration, firstConv });
       const convs = topoOrder(r.fn).filter((c) => c.op === 'nn.conv2d');
-      // Three convs, then the global average pool as the depthwise conv of ones that sums it.
-      expect(convs.map((c) => c.device)).toEqual([firstConv, 'vta', 'vta', 'vta', 'vta']);
+      // Four convs, the global average pool as the depthwise conv of ones that sums it, then the
+      // dense as a 1x1 conv over the flattened (addressed) pool.
+      expect(convs.map((c) => c.device)).toEqual([firstConv, 'vta', 'vta', 'vta', 'vta', 'vta']);
       expect(convs[4]!.name).toContain('GlobalAveragePool');
+      expect(topoOrder(r.fn).filter((c) => c.op === 'nn.dense')).toEqual([]);
       expect(convs[0]!.type.dtype).toBe(firstConv === 'cpu' ? 'float32' : 'int32');
       expect(r.copies).toBe(2);
       checkEdges(r.fn);
@@ -49,8 +51,8 @@ describe('digits_cnn_int8_qdq', () => {
     const r = compileForVta(loadModel('digits_cnn_int8_qdq'));
     expect(r.copies).toBe(2);
     // The first conv on VTA by default (its input rearranged on the host), then the rest; the last
-    // conv2d group is the global average pool.
-    expect(r.groups.map((g) => g.anchor)).toEqual(['conv2d', 'conv2d', 'max_pool2d', 'conv2d', 'conv2d', 'conv2d']);
+    // two conv2d groups are the global average pool and the dense.
+    expect(r.groups.map((g) => g.anchor)).toEqual(['conv2d', 'conv2d', 'max_pool2d', 'conv2d', 'conv2d', 'conv2d', 'conv2d']);
     checkGroupsBitExact(r.fn, r.groups, data.x[0]!);
     checkSameOutputs(r.fn, r.quantized, data.x.slice(0, 10));
     const acc = accuracy(r.quantized, data.x, data.y);
