@@ -2,8 +2,8 @@
 // (LOG_BATCH 1 and 2), runs N stacked images in one device run through the runtime API, and its
 // outputs equal N single runs of the batch-1 model on the default configuration bit for bit. The
 // bundled digits CNN (examples/digits, calibrated on its bundled images) at BATCH 2 and 4 on sim,
-// cyclesim, intelfocl (POCL) and webgpu (where an adapter opens; tsim's core is built for BATCH 1
-// only); ResNet-18 (../shared/models, the QDQ model and the float one) at BATCH 2 on sim.
+// cyclesim, intelfocl (POCL), tsim (the Chisel core generated for BATCH 2) and webgpu (where an
+// adapter opens); ResNet-18 (../shared/models, the QDQ model and the float one) at BATCH 2 on sim.
 import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { Tensor, sizeOf } from '../../compiler/tensor/tensor.ts';
 import { makeConfig, preset, type VtaConfig } from '../../isa/config.ts';
 import type { TargetName } from '../../runtime/driver.ts';
 import { createRuntime, type Model, type Runtime } from '../../runtime/index.ts';
+import { buildTsim } from '../../hw-chisel/build.ts';
 import { ensureAddon } from '../hw-opencl/util.ts';
 import { webgpuAvailability } from '../webgpu/helpers.ts';
 import { models, repoRoot } from './helpers.ts';
@@ -75,6 +76,7 @@ describe.each([
   { target: 'sim' as TargetName, logBatch: 2 },
   { target: 'cyclesim' as TargetName, logBatch: 1 },
   { target: 'intelfocl' as TargetName, logBatch: 2 },
+  { target: 'tsim' as TargetName, logBatch: 1 },
   ...(webgpu.ok ? [{ target: 'webgpu' as TargetName, logBatch: 1 }] : []),
 ])('digits CNN, BATCH $logBatch (log2) on $target', ({ target, logBatch }) => {
   const n = 1 << logBatch;
@@ -85,6 +87,11 @@ describe.each([
   let single: Side;
   beforeAll(async () => {
     if (target === 'intelfocl') ensureAddon();
+    if (target === 'tsim') {
+      // The Chisel core generated for BATCH 2 (hw-chisel/build.ts), beside the default one.
+      buildTsim();
+      buildTsim(batchConfig(logBatch));
+    }
     single = await load(file, { calibration }, target, preset('default'));
     batched = await load(file, { calibration, batch: n }, target, batchConfig(logBatch));
   });
