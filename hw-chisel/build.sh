@@ -6,7 +6,8 @@
 #   sh hw-chisel/build.sh sv       only the SystemVerilog
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-cd "$here"
+# VTA_TSIM_DIR: a copy of the sources generated for another configuration (hw-chisel/build.ts).
+cd "${VTA_TSIM_DIR:-$here}"
 jobs=${VTA_BUILD_JOBS:-2}
 
 # One build at a time (tests and benchmarks may call this concurrently); the lock dies with us.

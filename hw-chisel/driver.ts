@@ -12,8 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import type { VtaConfig } from '../isa/config.ts';
+import { preset, type VtaConfig } from '../isa/config.ts';
 import { decodeProgram, INSN_BYTES } from '../isa/codec.ts';
 import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../isa/device-errors.ts';
 import { ProgramError, VtaError } from '../isa/errors.ts';
@@ -21,8 +20,12 @@ import { moduleOf, type Insn, type ModuleName } from '../isa/types.ts';
 import { checkStreamUops, MemorySnapshot, uopLoadRanges } from '../isa/uop-check.ts';
 import { validateProgram } from '../isa/validate.ts';
 import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
+import { CORE_BUS_BITS, tsimBuildDir } from './build.ts';
 
-export const ADDON_PATH = fileURLToPath(new URL('./build/Release/vta_tsim.node', import.meta.url));
+/** The addon of the configuration's core (hw-chisel/build.ts builds one per configuration). */
+export function addonPath(cfg: VtaConfig = preset('default')): string {
+  return `${tsimBuildDir(cfg)}build/Release/vta_tsim.node`;
+}
 
 /** `targetOptions` of the tsim target. */
 export interface TsimOptions {
@@ -84,23 +87,27 @@ export class TsimUnavailableError extends VtaError {
   }
 }
 
-let loaded: NativeModule | undefined;
-export function tsimModule(): NativeModule {
-  if (loaded) return loaded;
-  if (!existsSync(ADDON_PATH)) {
-    throw new TsimUnavailableError(`tsim: the simulator addon ${ADDON_PATH} is not built; run \`sh hw-chisel/build.sh\``);
+const loaded = new Map<string, NativeModule>();
+export function tsimModule(cfg: VtaConfig = preset('default')): NativeModule {
+  const path = addonPath(cfg);
+  const hit = loaded.get(path);
+  if (hit) return hit;
+  if (!existsSync(path)) {
+    const how = path.includes('/target/configs/') ? `node --import tsx hw-chisel/build.ts --config ${cfg.name}` : 'sh hw-chisel/build.sh';
+    throw new TsimUnavailableError(`tsim: the simulator addon ${path} for configuration ${cfg.name} is not built; run \`${how}\``);
   }
   try {
-    loaded = createRequire(import.meta.url)(ADDON_PATH) as NativeModule;
+    const mod = createRequire(import.meta.url)(path) as NativeModule;
+    loaded.set(path, mod);
+    return mod;
   } catch (e) {
-    throw new TsimUnavailableError(`tsim: cannot load ${ADDON_PATH}: ${(e as Error).message}`, { cause: e });
+    throw new TsimUnavailableError(`tsim: cannot load ${path}: ${(e as Error).message}`, { cause: e });
   }
-  return loaded;
 }
 
-/** True when the addon is built, so tests and benchmarks can skip the target otherwise. */
-export function tsimAvailable(): boolean {
-  return existsSync(ADDON_PATH);
+/** True when the configuration's addon is built, so tests and benchmarks can skip the target otherwise. */
+export function tsimAvailable(cfg: VtaConfig = preset('default')): boolean {
+  return existsSync(addonPath(cfg));
 }
 
 function parseOptions(raw: Record<string, unknown> | undefined): Required<TsimOptions> {
@@ -143,7 +150,10 @@ export class TsimDriver implements DeviceDriver {
     if (!Number.isSafeInteger(opts.memBytes) || opts.memBytes <= 0 || opts.memBytes > 2 ** 32) {
       throw new DeviceRangeError('tsim', `memBytes must be an integer in [1, 2^32], got ${opts.memBytes}`);
     }
-    const native = tsimModule();
+    if (opts.config.BUS_WIDTH !== CORE_BUS_BITS) {
+      throw new VtaError('VTA_CONFIG_MISMATCH', `tsim: configuration ${opts.config.name} has a ${opts.config.BUS_WIDTH}-bit bus; the Chisel core's memory port is ${CORE_BUS_BITS}-bit`);
+    }
+    const native = tsimModule(opts.config);
     if (native.fingerprint !== opts.config.fingerprint || native.busBits !== opts.config.BUS_WIDTH) {
       throw new VtaError(
         'VTA_CONFIG_MISMATCH',

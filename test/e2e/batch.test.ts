@@ -1,8 +1,9 @@
 // Batch > 1: a model compiled for N samples per inference, on a configuration with BATCH = 2 or 4
 // (LOG_BATCH 1 and 2), runs N stacked images in one device run through the runtime API, and its
 // outputs equal N single runs of the batch-1 model on the default configuration bit for bit. The
-// bundled digits CNN (examples/digits, calibrated on its bundled images) at BATCH 2 and 4; ResNet-18
-// (the large models, VTA_MODELS: the QDQ model and the float one) at BATCH 2.
+// bundled digits CNN (examples/digits, calibrated on its bundled images) at BATCH 2 and 4 on sim,
+// cyclesim, intelfocl (POCL), tsim (the Chisel core generated for BATCH 2) and webgpu (where an
+// adapter opens); ResNet-18 (the large models, VTA_MODELS: the QDQ model and the float one) at BATCH 2 on sim.
 import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,9 @@ import { Tensor, sizeOf } from '../../compiler/tensor/tensor.ts';
 import { makeConfig, preset, type VtaConfig } from '../../isa/config.ts';
 import type { TargetName } from '../../runtime/driver.ts';
 import { createRuntime, type Model, type Runtime } from '../../runtime/index.ts';
+import { buildTsim } from '../../hw-chisel/build.ts';
+import { ensureAddon } from '../hw-opencl/util.ts';
+import { webgpuAvailability } from '../webgpu/helpers.ts';
 import { modelFile } from '../data/index.ts';
 import { describeWithLargeModels } from '../data/large-models.ts';
 import { repoRoot } from './helpers.ts';
@@ -67,10 +71,15 @@ async function expectBatchEqualsSingles(batched: Side, single: Side, images: rea
   }
 }
 
+const webgpu = await webgpuAvailability(preset('default'));
+
 describe.each([
-  { target: 'sim' as const, logBatch: 1 },
-  { target: 'sim' as const, logBatch: 2 },
-  { target: 'cyclesim' as const, logBatch: 1 },
+  { target: 'sim' as TargetName, logBatch: 1 },
+  { target: 'sim' as TargetName, logBatch: 2 },
+  { target: 'cyclesim' as TargetName, logBatch: 1 },
+  { target: 'intelfocl' as TargetName, logBatch: 2 },
+  { target: 'tsim' as TargetName, logBatch: 1 },
+  ...(webgpu.ok ? [{ target: 'webgpu' as TargetName, logBatch: 1 }] : []),
 ])('digits CNN, BATCH $logBatch (log2) on $target', ({ target, logBatch }) => {
   const n = 1 << logBatch;
   const file = path.join(digits, 'digits_cnn.onnx');
@@ -79,6 +88,12 @@ describe.each([
   let batched: Side;
   let single: Side;
   beforeAll(async () => {
+    if (target === 'intelfocl') ensureAddon();
+    if (target === 'tsim') {
+      // The Chisel core generated for BATCH 2 (hw-chisel/build.ts), beside the default one.
+      buildTsim();
+      buildTsim(batchConfig(logBatch));
+    }
     single = await load(file, { calibration }, target, preset('default'));
     batched = await load(file, { calibration, batch: n }, target, batchConfig(logBatch));
   });

@@ -4,7 +4,8 @@
 // suite runs the bundled digits CNN on a few images; ResNet-18's QDQ model (VTA_MODELS) on its
 // reference input runs with VTA_HEAVY=1 (scripts/test-heavy.sh): minutes per preset on POCL and
 // SwiftShader. (The program corpus on these presets is in each target's corpus test; tsim needs a
-// Chisel core with a 512-bit memory port, which hw-chisel does not have.)
+// Chisel core with a 512-bit memory port, which hw-chisel does not have: test/hw-chisel/configs.test.ts
+// runs the corpus on the cores of the same BATCH, BLOCK and buffers at its 64-bit port.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -88,7 +88,8 @@ class TensorLoad(maxBeats: Int, wordMode: Boolean) extends Module {
     val start = Input(Bool())
     val insn = Input(UInt(128.W))
     val base = Input(UInt(Core.addrBits.W))
-    val elemBeatsLog = Input(UInt(3.W))
+    // Four bits: a 64x64 weight element is 2^9 beats of a 64-bit bus.
+    val elemBeatsLog = Input(UInt(4.W))
     val mem = new MemReadClient
     val wr = Valid(new LoadWrite(unitBits, unitIdxBits))
     /** A data element completes in this cycle (for the element counters). */
