@@ -6,6 +6,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProtoSchema } from '../../compiler/onnx/gen/onnx_pb.ts';
 import { tensorFromProto } from '../../compiler/onnx/tensor-proto.ts';
 import type { Tensor } from '../../compiler/tensor/tensor.ts';
+export { rng } from '../rng.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -31,17 +32,6 @@ export function closeness(actual: Tensor, expected: Tensor, rtol: number, atol: 
   return { worst, index };
 }
 
-/** A small deterministic PRNG (mulberry32) so random inputs are reproducible. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Names of a model's graph inputs that are not initializers: the ones the test data sets feed, in order. */
 export function fedInputs(modelFile: string): string[] {

@@ -17,20 +17,14 @@ import { createRuntime, type Runtime } from '../../runtime/index.ts';
 import { checkGroupsBitExact } from '../passes/helpers.ts';
 import { cpuReference, expectEveryGroupOnVta } from './helpers.ts';
 import { styleGraphs } from '../data/index.ts';
+import { rng } from '../rng.ts';
 
 const dir = styleGraphs;
 const SHAPE = [1, 3, 16, 16];
 
 /** Seeded standard-normal samples (mulberry32 + Box-Muller). */
 function randomInput(seed: number): Tensor {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = rng(seed);
   const n = SHAPE.reduce((x, y) => x * y, 1);
   const d = new Float32Array(n);
   for (let i = 0; i < n; i++) d[i] = Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());

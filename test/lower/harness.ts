@@ -31,6 +31,9 @@ import {
   type LoweredLayer,
   type MaxPoolLayer,
 } from '../../compiler/lower/index.ts';
+import { rng } from '../rng.ts';
+
+export { rng };
 
 /** The default configuration, and two small ones so modest shapes need several tiles in every dimension. */
 export const cfg = preset('default');
@@ -192,17 +195,6 @@ export function runLowered(cfg: VtaConfig, lowered: LoweredLayer, ops: Operands)
   return unpack(cfg, new Int8Array(out.buffer, out.byteOffset, out.byteLength), shape);
 }
 
-/** A seeded generator of int8 data (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randInt8(r: () => number, n: number, lo = -128, hi = 127): Int8Array {
   const out = new Int8Array(n);

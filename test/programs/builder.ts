@@ -26,6 +26,7 @@ import {
   type Uop,
   type VtaConfig,
 } from '../../isa/index.ts';
+import { rng as uniform } from '../rng.ts';
 
 const MODULES = ['load', 'compute', 'store'] as const;
 type Buf = 'uop' | 'inp' | 'wgt' | 'acc';
@@ -252,16 +253,9 @@ export class ProgramBuilder {
   }
 }
 
-/** A small deterministic PRNG (mulberry32), so every backend builds the same corpus. */
+/** The corpus's random choices (mulberry32), so every backend builds the same corpus. */
 export function rng(seed: number): { int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean } {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = uniform(seed);
   return {
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
     pick: (xs) => xs[Math.floor(next() * xs.length)]!,

@@ -17,22 +17,12 @@ import { createRuntime, Runtime } from '../../runtime/index.ts';
 import type { DeviceDriver } from '../../runtime/driver.ts';
 import { DeviceMemory } from '../../runtime/memory.ts';
 import { createSimDriver } from '../../sim/driver.ts';
+import { rng } from '../rng.ts';
 
 const example = (p: string) => fileURLToPath(new URL(`../../examples/digits/${p}`, import.meta.url));
 const cfg = preset('default');
 const MEM = 4 << 20;
 
-/** Mulberry32: a seeded generator, so every failure names a variant that can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Variant {
   what: string;

@@ -21,20 +21,10 @@ import { TARGETS } from '../../runtime/targets.ts';
 import type { TargetName } from '../../runtime/driver.ts';
 import { compiledDigits, digitImages } from '../runtime/fault-helpers.ts';
 import { matmulModel, referenceLayer } from '../runtime/model-builder.ts';
+import { rng } from '../rng.ts';
 
 const cfg = preset('default');
 
-/** Mulberry32, so a soak's choices can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface SoakModel {
   name: string;
