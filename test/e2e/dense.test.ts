@@ -14,7 +14,7 @@ import { execute } from '../../compiler/cpu/execute.ts';
 import { topoOrder } from '../../compiler/ir/graph.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 import { createRuntime, type Runtime } from '../../runtime/index.ts';
-import { cpuReference, expectEveryGroupOnVta, repoRoot } from './helpers.ts';
+import { cosine, cpuReference, expectEveryGroupOnVta, repoRoot } from './helpers.ts';
 
 const runtimes: Runtime[] = [];
 afterAll(async () => {
@@ -29,18 +29,6 @@ function randomInputs(shape: number[], count: number, seed: number): Tensor[] {
   };
   const n = shape.reduce((a, b) => a * b, 1);
   return Array.from({ length: count }, () => new Tensor('float32', shape, Float32Array.from({ length: n }, next)));
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! ** 2;
-    bb += b[i]! ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 const MLP_REGION = { runs: 1, cpuBetween: [] as string[] };

@@ -75,3 +75,16 @@ export function copyBytes(c: CompileResult): { toDevice: number; toHost: number 
   }
   return { toDevice, toHost };
 }
+
+/** Cosine similarity of two outputs (the float oracle comparisons against onnxruntime). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return ab / Math.sqrt(aa * bb);
+}

@@ -15,7 +15,7 @@ import { importOnnxFile } from '../../compiler/onnx/import.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 import { createRuntime, type Runtime } from '../../runtime/index.ts';
 import { checkGroupsBitExact } from '../passes/helpers.ts';
-import { cpuReference, expectEveryGroupOnVta } from './helpers.ts';
+import { cosine, cpuReference, expectEveryGroupOnVta } from './helpers.ts';
 import { styleGraphs } from '../data/index.ts';
 import { rng } from '../rng.ts';
 
@@ -29,18 +29,6 @@ function randomInput(seed: number): Tensor {
   const d = new Float32Array(n);
   for (let i = 0; i < n; i++) d[i] = Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
   return new Tensor('float32', SHAPE, d);
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 const STYLES = ['plain', 'inception', 'densenet', 'shufflenet', 'mobilenet', 'alexnet'];
