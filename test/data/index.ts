@@ -19,6 +19,9 @@ export const onnxTests = path.join(dataDir, 'onnx-tests');
 /** Float graphs in the styles of older model-zoo exports, made by styles/make_graphs.py. */
 export const styleGraphs = path.join(dataDir, 'styles');
 
+/** Dense, MatMul and transformer-block graphs, made by dense/gen.py. */
+export const denseGraphs = path.join(dataDir, 'dense');
+
 export const LARGE_MODELS_SETTING = 'VTA_MODELS';
 
 /** The files a large-models folder must hold. */

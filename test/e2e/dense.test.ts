@@ -14,7 +14,8 @@ import { execute } from '../../compiler/cpu/execute.ts';
 import { topoOrder } from '../../compiler/ir/graph.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 import { createRuntime, type Runtime } from '../../runtime/index.ts';
-import { cosine, cpuReference, expectEveryGroupOnVta, repoRoot } from './helpers.ts';
+import { cosine, cpuReference, expectEveryGroupOnVta } from './helpers.ts';
+import { denseGraphs } from '../data/index.ts';
 
 const runtimes: Runtime[] = [];
 afterAll(async () => {
@@ -41,7 +42,7 @@ describe.each([
   { file: 'encoder_block.onnx', shape: [1, 16, 32], kinds: new Array<string>(8).fill('conv2d'), runs: 8, cpuBetween: ['nn.softmax', 'sqrt', 'tanh'] },
 ])('$file on sim', ({ file, shape, kinds, runs, cpuBetween }) => {
   it(`runs every conv and dense on VTA in ${runs} device run(s), bit-exact to the CPU executor, cosine >= 0.99 to onnxruntime`, async () => {
-    const onnx = path.join(repoRoot, 'test', 'data', 'dense', file);
+    const onnx = path.join(denseGraphs, file);
     const compiled = compileOnnx(onnx, { target: 'sim', calibration: randomInputs(shape, 16, 15), cycles: 'skip' });
     expectEveryGroupOnVta(compiled);
     expect(compiled.emitted.layers.map((l) => l.layer.kind)).toEqual(kinds);
