@@ -319,7 +319,7 @@ export function formatReport(r: CompileReport): string {
   );
   lines.push(`CPU: ${r.cpu.ops} ops; device_copy steps: ${r.deviceCopies}`);
   const s = r.simplified;
-  lines.push(`folded before quantization: ${s.folded} calls to constants, ${s.batchNorms} batch norms and ${s.scales} per-channel scales into conv weights, ${s.biases} adds into biases, ${s.shuffles} channel shuffles into conv weights`);
+  lines.push(`folded before quantization: ${s.folded} calls to constants, ${s.batchNorms} batch norms and ${s.scales} per-channel scales into conv weights, ${s.biases} adds into biases, ${s.shuffles} channel shuffles into conv weights, ${s.relus} ReLUs of a concatenation onto its inputs`);
   if (r.layers.length) {
     lines.push('');
     const rows = [['layer', 'op', 'source', 'shape', 'tiling', 'insns', 'uops', 'MACs', 'cycles', 'GEMM util']];

@@ -15,7 +15,8 @@
  *   becomes nn.bias_add, and consecutive bias_adds merge;
  * - foldChannelShuffle: a Reshape-Transpose-Reshape channel shuffle after a
  *   conv permutes the conv's output channels instead (a layout-only op done by
- *   the weights' addressing, so no tensor moves).
+ *   the weights' addressing, so no tensor moves);
+ * - pushReluIntoConcat: a ReLU of a concatenation becomes a ReLU of each input.
  * Each folding can expose another (a folded scale leaves constants to fold), so
  * `simplify` repeats them until nothing changes. The importer already drops
  * Identity and Dropout.
@@ -37,11 +38,13 @@ export interface SimplifyStats {
   biases: number;
   /** Channel shuffles (Reshape-Transpose-Reshape) folded into the conv before them. */
   shuffles: number;
+  /** ReLUs of a concatenation moved onto its inputs. */
+  relus: number;
 }
 
-export const emptyStats = (): SimplifyStats => ({ folded: 0, batchNorms: 0, scales: 0, biases: 0, shuffles: 0 });
+export const emptyStats = (): SimplifyStats => ({ folded: 0, batchNorms: 0, scales: 0, biases: 0, shuffles: 0, relus: 0 });
 
-const changes = (s: SimplifyStats): number => s.folded + s.batchNorms + s.scales + s.biases + s.shuffles;
+const changes = (s: SimplifyStats): number => s.folded + s.batchNorms + s.scales + s.biases + s.shuffles + s.relus;
 
 const floats = (v: Value): Float32Array | undefined => (v.kind === 'constant' && v.type.dtype === 'float32' ? (v.value.data as Float32Array) : undefined);
 
@@ -189,6 +192,23 @@ export function foldChannelShuffle(fn: IRFunction, stats: SimplifyStats = emptyS
   });
 }
 
+/**
+ * A ReLU of a concatenation that nothing else reads applies to each input instead (an elementwise
+ * op commutes with concatenation), when each input is read by the concatenation alone: the ReLU
+ * then ends each producer (a conv's epilogue, a pool's clip) and the concatenation stays one of
+ * quantized values, which VTA does by addressing (ShuffleNet's units end this way).
+ */
+export function pushReluIntoConcat(fn: IRFunction, stats: SimplifyStats = emptyStats()): IRFunction {
+  const single = singleReader(fn);
+  return rewrite(fn, (node, args) => {
+    const cat = node.args[0]!;
+    if (node.op !== 'nn.relu' || cat.kind !== 'call' || cat.op !== 'concatenate' || !single(cat) || !cat.args.every(single)) return undefined;
+    const inputs = (args[0] as Call).args;
+    stats.relus++;
+    return call('concatenate', inputs.map((a, i) => call('nn.relu', [a], node.attrs, { name: `${node.name ?? 'relu'}_${i}` })), cat.attrs, { name: node.name ?? cat.name });
+  });
+}
+
 export function canonicalizeBias(fn: IRFunction, stats: SimplifyStats = emptyStats()): IRFunction {
   return rewrite(fn, (node, args) => {
     if (node.op !== 'add' && node.op !== 'nn.bias_add') return undefined;
@@ -223,7 +243,7 @@ export function simplify(fn: IRFunction, stats: SimplifyStats = emptyStats()): I
   let cur = fn;
   for (let before = -1; changes(stats) !== before; ) {
     before = changes(stats);
-    cur = foldChannelShuffle(canonicalizeBias(foldChannelScale(foldBatchNorm(matmulToDense(foldConstants(cur, stats)), stats), stats), stats), stats);
+    cur = pushReluIntoConcat(foldChannelShuffle(canonicalizeBias(foldChannelScale(foldBatchNorm(matmulToDense(foldConstants(cur, stats)), stats), stats), stats), stats), stats);
   }
   return cur;
 }

@@ -80,8 +80,8 @@ function planPoints(fn: IRFunction, opts: QuantizeOptions): { points: Map<Value,
         if (!p.sameAs && a.kind === 'call' && c.args.filter((b) => b === a).length === 1) points.set(a, { sameAs: c });
       }
     } else if ((c.op === 'nn.avg_pool2d' || c.op === 'nn.global_avg_pool2d') && points.has(c.args[0]!) && c.type.shape.length === 4) {
-      // Averaging narrows the range (a global pool much more): its own calibrated scale.
-      points.set(c, {});
+      // Averaging narrows the range (a global pool much more): its own calibrated scale, after a ReLU that follows.
+      points.set(endOf(c, readers), {});
     } else if (c.op === 'nn.max_pool2d' && points.has(c.args[0]!)) {
       points.set(c, { sameAs: rootOf(c.args[0]!, points) });
     }

@@ -7,7 +7,7 @@ import { execute } from '../../compiler/cpu/execute.ts';
 import { call, constant, topoOrder, variable, type IRFunction } from '../../compiler/ir/graph.ts';
 import { DEVICE_COLORS, toDot } from '../../compiler/passes/dot.ts';
 import { compileForVta } from '../../compiler/passes/pipeline.ts';
-import { canonicalizeBias, channelShuffle, emptyStats, foldBatchNorm, foldChannelScale, foldChannelShuffle, foldConstants, simplify } from '../../compiler/passes/simplify.ts';
+import { canonicalizeBias, channelShuffle, emptyStats, foldBatchNorm, foldChannelScale, foldChannelShuffle, foldConstants, pushReluIntoConcat, simplify } from '../../compiler/passes/simplify.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 import { modelFile } from '../data/index.ts';
 import { loadModel, repoRoot } from './helpers.ts';
@@ -78,6 +78,22 @@ describe('constant and batch-norm folding', () => {
     expect(stats.scales).toBe(1);
     expectSameOutputs(fn, folded, input);
     expect(topoOrder(foldChannelScale(fn)).map((c) => c.op)).toEqual(['nn.conv2d', 'nn.bias_add', 'add']);
+  });
+
+  it('moves a ReLU of a concatenation onto its inputs, only when each input is read by the concatenation alone', () => {
+    const a = call('nn.conv2d', [x, constant('wa', filled([4, 3, 3, 3], (i) => Math.sin(i)))], { padding: [1, 1, 1, 1] });
+    const b = call('nn.avg_pool2d', [x], { pool_size: [3, 3], strides: [1, 1], padding: [1, 1, 1, 1] });
+    const relu = call('nn.relu', [call('concatenate', [a, b], { axis: 1 })]);
+    const fn: IRFunction = { params: [x], results: [relu] };
+    const stats = emptyStats();
+    const moved = pushReluIntoConcat(fn, stats);
+    expect(stats.relus).toBe(1);
+    expect(topoOrder(moved).map((c) => c.op).sort()).toEqual(['concatenate', 'nn.avg_pool2d', 'nn.conv2d', 'nn.relu', 'nn.relu']);
+    expect(topoOrder(moved).at(-1)!.op).toBe('concatenate');
+    expectSameOutputs(fn, moved, input);
+    // A second reader of an input keeps the ReLU after the concatenation.
+    const kept: IRFunction = { params: [x], results: [relu, a] };
+    expect(topoOrder(pushReluIntoConcat(kept)).at(-1)!.op).not.toBe('concatenate');
   });
 
   it('folds a Reshape-Transpose-Reshape channel shuffle after a grouped conv into its weights', () => {
