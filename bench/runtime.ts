@@ -25,7 +25,7 @@ async function onnxruntime(file: string, x: Tensor, repeat: number): Promise<num
 export const runtimeSuite: BenchSuite = {
   name: 'runtime',
   async run({ quick, log }) {
-    const repeat = quick ? 1 : 3;
+    const repeat = quick ? 1 : 8;
     const x = modelInput('resnet18');
     const ortFloat = await onnxruntime(modelFile('resnet18.onnx'), x, quick ? 2 : 10);
     log(`onnxruntime-node resnet18.onnx: ${(ortFloat * 1e3).toFixed(1)} ms`);
