@@ -17,6 +17,7 @@ import type { DeviceDriver } from './driver.ts';
 import { ClosedError, InputError, ModelLoadError } from './errors.ts';
 import { planRuns, type DeviceRun, type LayerSpan } from './batch.ts';
 import type { DeviceMemory } from './memory.ts';
+import { applyGather, gatherChains, type Gather, type PlanStep } from './moves.ts';
 
 /** What `model.run` accepts for one input. */
 export type InputValue = Float32Array | Int8Array | Uint8Array | Int32Array | { data: ArrayLike<number>; shape: readonly number[] } | Tensor;
@@ -55,7 +56,8 @@ type Action =
   | { kind: 'cpu'; op: CpuOp }
   | { kind: 'toDevice'; copy: DeviceCopy }
   | { kind: 'fromDevice'; copy: DeviceCopy }
-  | { kind: 'run'; run: number };
+  | { kind: 'run'; run: number }
+  | { kind: 'gather'; gather: Gather };
 
 interface UploadedRun {
   plan: DeviceRun;
@@ -157,12 +159,41 @@ export class LoadedModel {
       } else throw new ModelLoadError(this.name, 'a step has no kind');
     }
     flush();
+    this.gatherMoves();
     for (const r of this.runs) {
       const bytes = encodeProgram(cfg, r.plan.insns);
       r.insnAddr = this.alloc(bytes.length);
       await this.driver.write(r.insnAddr, bytes);
     }
     this.log.debug({ model: this.name, buffers: this.buffers.size, runs: this.runs.length, instructions: this.runs.reduce((n, r) => n + r.plan.insns.length, 0) }, 'model loaded');
+  }
+
+  /** Replaces chains of data-movement CPU operators by one precomputed gather each (moves.ts). */
+  private gatherMoves(): void {
+    const types = new Map<string, { shape: number[]; dtype: DType }>();
+    const note = (info: ValueInfo | undefined, name: string) => {
+      if (info) types.set(name, { shape: shapeOf(info), dtype: dtypeFromProto(info.dtype, name) });
+    };
+    for (const i of this.model.inputs) note(i, i.name);
+    const steps: PlanStep[] = this.actions.map((a) => {
+      if (a.kind === 'cpu') {
+        note(a.op.outputInfo, a.op.output);
+        return { kind: 'cpu', op: a.op };
+      }
+      if (a.kind === 'fromDevice') note(a.copy.info, a.copy.value);
+      return { kind: 'other', reads: a.kind === 'toDevice' ? [a.copy.value] : [] };
+    });
+    const chains = gatherChains(steps, this.model.outputs.map((o) => o.name), (v) => types.get(v));
+    if (chains.size === 0) return;
+    const actions: Action[] = [];
+    for (let at = 0; at < this.actions.length; ) {
+      const chain = chains.get(at);
+      if (chain) {
+        actions.push({ kind: 'gather', gather: chain.gather });
+        at += chain.length;
+      } else actions.push(this.actions[at++]!);
+    }
+    this.actions.splice(0, this.actions.length, ...actions);
   }
 
   private normalizeInputs(feeds: Readonly<Record<string, InputValue>>): Map<string, Tensor> {
@@ -202,6 +233,13 @@ export class LoadedModel {
           const info = op.outputInfo!;
           const type = { shape: shapeOf(info), dtype: dtypeFromProto(info.dtype, op.output) };
           values.set(op.output, kernel(op.inputs.map(read), attrsFromProto(op.attrs), type, op.op));
+          break;
+        }
+        case 'gather': {
+          const g = a.gather;
+          const x = read(g.source);
+          if (x.size !== g.sourceSize) throw new ModelLoadError(this.name, `value ${g.source} holds ${x.size} elements; the operators ${g.ops.join(', ')} after it expect ${g.sourceSize}`);
+          values.set(g.output, applyGather(g, x));
           break;
         }
         case 'toDevice': {

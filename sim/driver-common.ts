@@ -51,6 +51,52 @@ export function readStream(target: string, cfg: VtaConfig, dram: Dram, insnOffse
   return decodeProgram(cfg, dram.u8.subarray(insnOffset, insnOffset + count * INSN_BYTES));
 }
 
+/** A stream as `readStream` decoded it, with what the driver derived from it (e.g. the validated order). */
+interface KnownStream<T> {
+  bytes: Uint8Array;
+  insns: Insn[];
+  derived: T;
+}
+
+/** How many streams a driver remembers; a model has one per device run. */
+const KNOWN_STREAMS = 16;
+
+/**
+ * The streams a driver has decoded and checked, by address and length. A run whose stream bytes
+ * equal those seen before at the same place (one memcmp) reuses the decoded instructions and what
+ * was derived from them, as decoding and validation give the same result on the same bytes; any
+ * changed byte decodes and checks the stream again. A stream that fails its check is not kept.
+ */
+export class StreamCache<T> {
+  private readonly known = new Map<string, KnownStream<T>>();
+
+  constructor(
+    private readonly target: string,
+    private readonly cfg: VtaConfig,
+    private readonly derive: (insns: Insn[]) => T,
+  ) {}
+
+  get(dram: Dram, insnOffset: number, count: number): { insns: Insn[]; derived: T } {
+    const key = `${insnOffset}:${count}`;
+    const hit = this.known.get(key);
+    if (hit && count > 0) {
+      const now = dram.u8.subarray(insnOffset, insnOffset + count * INSN_BYTES);
+      if (Buffer.from(now.buffer, now.byteOffset, now.byteLength).equals(hit.bytes)) return hit;
+    }
+    const insns = readStream(this.target, this.cfg, dram, insnOffset, count);
+    const derived = this.derive(insns);
+    this.known.delete(key);
+    if (this.known.size >= KNOWN_STREAMS) this.known.delete(this.known.keys().next().value!);
+    const bytes = Buffer.from(dram.u8.slice(insnOffset, insnOffset + count * INSN_BYTES));
+    this.known.set(key, { bytes, insns, derived });
+    return { insns, derived };
+  }
+
+  clear(): void {
+    this.known.clear();
+  }
+}
+
 /** `targetOptions.kernel`: auto (default), wasm or js. */
 export function kernelOption(target: string, value: unknown): KernelChoice {
   const kernel = (value ?? 'auto') as KernelChoice;

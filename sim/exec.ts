@@ -34,6 +34,19 @@ function copy(dst: Lanes, at: number, src: Lanes, from: number, n: number): void
   for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
 }
 
+/**
+ * `copy` for bytes to bytes, which every LOAD but ACC_8BIT is: with one array type the loop's
+ * element accesses stay monomorphic (the mixed-type loop above costs several times more per byte),
+ * and rows past 64 bytes go through `set`.
+ */
+function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, n: number): void {
+  if (n > 64) {
+    dst.set(src.subarray(from, from + n), at);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
+}
+
 export class VtaMachine {
   readonly sram: SramState;
   /** Accumulated since construction or the last `resetCounters`. */
@@ -87,20 +100,17 @@ export class VtaMachine {
     const { cfg, sram, dram, counters } = this;
     this.checkMemRanges(insn, index);
     const eb = elemBytes(cfg, insn.memory_type);
-    // Destination lanes per element equal the source bytes per element in every case below.
-    let dst: Uint8Array | Int8Array | Int32Array;
-    let src: Uint8Array | Int8Array = dram.u8;
+    // Destination bytes (lanes for ACC_8BIT) per element equal the source bytes per element.
+    let dst: Uint8Array | Int32Array;
     switch (insn.memory_type) {
       case 'UOP':
         dst = sram.uopBytes;
         break;
       case 'INP':
-        dst = sram.inp;
-        src = dram.i8;
+        dst = sram.inpBytes;
         break;
       case 'WGT':
-        dst = sram.wgt;
-        src = dram.i8;
+        dst = sram.wgtBytes;
         break;
       case 'ACC':
         dst = sram.accBytes;
@@ -108,7 +118,6 @@ export class VtaMachine {
       case 'ACC_8BIT':
         // int8 source into int32 lanes: the typed-array copy sign-extends.
         dst = sram.acc;
-        src = dram.i8;
         break;
       case 'OUT':
         throw new ProgramError(index, 'LOAD: memory_type OUT cannot be loaded');
@@ -121,7 +130,9 @@ export class VtaMachine {
     if (insn.y_pad_0) dst.fill(0, at, (at += insn.y_pad_0 * rowLanes));
     for (let r = 0; r < insn.y_size; r++) {
       if (pad0) dst.fill(0, at, (at += pad0));
-      copy(dst, at, src, (insn.dram_base + r * insn.x_stride) * eb, data);
+      const from = (insn.dram_base + r * insn.x_stride) * eb;
+      if (dst instanceof Uint8Array) copyBytes(dst, at, dram.u8, from, data);
+      else copy(dst, at, dram.i8, from, data);
       at += data;
       if (pad1) dst.fill(0, at, (at += pad1));
     }

@@ -40,7 +40,16 @@ export class FunctionalSimulator {
 
   /** Validates and runs a stream; returns the counters of this run. */
   run(insns: readonly Insn[], opts: RunOptions = {}): Counters {
-    const order = validateProgram(this.cfg, insns, { ...opts, memBytes: this.dram.size });
+    return this.execute(insns, this.validate(insns, opts), opts);
+  }
+
+  /** `validateProgram` against this simulator's configuration and memory: the execution order. */
+  validate(insns: readonly Insn[], opts: ScheduleOptions = {}): Int32Array {
+    return validateProgram(this.cfg, insns, { ...opts, memBytes: this.dram.size });
+  }
+
+  /** Runs a stream that `validate` accepted, in the order it returned. */
+  execute(insns: readonly Insn[], order: Int32Array, opts: RunOptions = {}): Counters {
     const m = this.machine;
     m.resetCounters();
     const deadline = opts.timeoutMs === undefined ? Infinity : performance.now() + opts.timeoutMs;

@@ -26,6 +26,8 @@ export class SramState {
   readonly acc: Int32Array;
   /** Byte views of the same storage, for copies from and to DRAM. */
   readonly uopBytes: Uint8Array;
+  readonly inpBytes: Uint8Array;
+  readonly wgtBytes: Uint8Array;
   readonly accBytes: Uint8Array;
   readonly kernel: ComputeKernel;
 
@@ -50,6 +52,8 @@ export class SramState {
     this.wgt = new Int8Array(buffer, layout.wgt, wgtLen);
     this.acc = new Int32Array(buffer, layout.acc, accLen);
     this.uopBytes = new Uint8Array(buffer, layout.uop, uopLen * 4);
+    this.inpBytes = new Uint8Array(buffer, layout.inp, inpLen);
+    this.wgtBytes = new Uint8Array(buffer, layout.wgt, wgtLen);
     this.accBytes = new Uint8Array(buffer, layout.acc, accLen * 4);
     // The JS kernel works on any layout, so a host that refuses the module still runs.
     const kernel = memory ? wasmKernel(cfg, layout, memory, this) : null;

@@ -26,6 +26,38 @@ describe('sim driver', () => {
     await drv.close();
   });
 
+  it('decodes a stream again when its bytes change in place between runs', async () => {
+    const p = testPrograms(cfg).find((q) => q.image.insns.some((i) => i.opcode === 'GEMM'))!;
+    const drv = await createSimDriver({ config: cfg, memBytes: p.image.memBytes });
+    const stream = encodeProgram(cfg, p.image.insns);
+    const n = p.image.insns.length;
+    const ref = referenceRun(cfg, p.image);
+    const runOnce = async () => {
+      for (const s of p.image.segments) await drv.write(s.addr, s.bytes);
+      const result = await drv.run(p.image.insnAddr, n, { timeoutMs: 60_000 });
+      expect(result.counters).toEqual({ ...ref.machine.counters });
+      for (const name of p.outputs) {
+        const seg = p.image.segments.find((s) => s.name === name)!;
+        expect(Buffer.from(await drv.read(seg.addr, seg.bytes.length)).equals(Buffer.from(ref.memory.subarray(seg.addr, seg.addr + seg.bytes.length)))).toBe(true);
+      }
+    };
+    await drv.write(p.image.insnAddr, stream);
+    await runOnce();
+    // Same address and length, other instructions: empty loads, then FINISH (nothing computed).
+    const idle: Insn = { ...NO_DEPS, opcode: 'LOAD', memory_type: 'UOP', sram_base: 0, dram_base: 0, y_size: 0, x_size: 0, x_stride: 0, y_pad_0: 0, y_pad_1: 0, x_pad_0: 0, x_pad_1: 0 };
+    await drv.write(p.image.insnAddr, encodeProgram(cfg, [...Array.from({ length: n - 1 }, () => idle), { ...NO_DEPS, opcode: 'FINISH' }]));
+    expect((await drv.run(p.image.insnAddr, n, { timeoutMs: 1000 })).counters.gemm_counter).toBe(0);
+    // One byte of the original stream broken: an unknown opcode.
+    const broken = stream.slice();
+    broken[0] = 6;
+    await drv.write(p.image.insnAddr, broken);
+    await expect(drv.run(p.image.insnAddr, n, { timeoutMs: 1000 })).rejects.toBeInstanceOf(DecodeError);
+    await drv.write(p.image.insnAddr, stream);
+    await runOnce();
+    await runOnce();
+    await drv.close();
+  });
+
   it('rejects malformed streams and stays usable', async () => {
     const drv = await createSimDriver({ config: cfg, memBytes: 4096 });
     const finish: Insn = { ...NO_DEPS, opcode: 'FINISH' };
