@@ -8,7 +8,11 @@
  * - then, when it takes fewer GEMM block-taps, the kernel's columns are packed into channels: the
  *   host lays KW column-shifted copies side by side and the conv becomes KHx1 over KW·C channels
  *   (ResNet-18: 48 channels, three whole blocks, 4x1 taps: 12 block-taps per output block where the
- *   plain conv has 49 and space-to-depth alone 16; digits: 3 channels, 3x1, 3 instead of 9).
+ *   plain conv has 49 and space-to-depth alone 16; digits: 3 channels, 3x1, 3 instead of 9);
+ * - or, when that takes fewer block-taps still, every tap of the original window is packed into
+ *   channels: the host lays the KH·KW strided copies of the padded input side by side and the conv
+ *   becomes 1x1 over KH·KW·C channels (ResNet-18: 147 channels in 10 blocks, 10 block-taps;
+ *   digits: 9 channels, 1 block-tap). The host moves more bytes (one copy per tap), the GEMM fewer.
  * The weights move with the taps (zeros where a tap falls outside the original window), and zeros
  * (the host's padding or VTA's) still stand for the original zero padding, so the int32 sums are the
  * same products in another order: the rewritten conv is bit-exact.
@@ -118,6 +122,48 @@ function packColumnTaps(conv: Conv, block: number, name: string): Conv | undefin
   return { x: x2, w: columnTapWeights(w), strides, padding: [pads[0]!, 0, pads[2]!, 0] };
 }
 
+/** Weights [O][C][KH][KW] -> [O][KH·KW·C][1][1]: tap (ky, kx) of channel c becomes channel (ky·KW + kx)·C + c. */
+function allTapWeights(w: Constant): Constant {
+  const [O, C, KH, KW] = w.type.shape as [number, number, number, number];
+  const K = KH * KW * C;
+  const out = Tensor.zeros('int8', [O, K, 1, 1]);
+  const src = w.value.data as Int8Array;
+  const dst = out.data as Int8Array;
+  for (let o = 0; o < O; o++)
+    for (let c = 0; c < C; c++)
+      for (let ky = 0; ky < KH; ky++)
+        for (let kx = 0; kx < KW; kx++) dst[o * K + (ky * KW + kx) * C + c] = src[((o * C + c) * KH + ky) * KW + kx]!;
+  return constant(w.name, out);
+}
+
+/** GEMM block-taps per output block of a conv over C channels with a KHxKW kernel. */
+const blockTaps = (conv: Conv, block: number): number => {
+  const [, C, KH, KW] = conv.w.type.shape as [number, number, number, number];
+  return blocksOf(C, block) * KH * KW;
+};
+
+/**
+ * Every tap of the window packed into channels (a 1x1 stride-1 conv over KH·KW·C channels at the
+ * output's size): the host pads the input and lays the KH·KW strided copies side by side.
+ */
+function packAllTaps(conv: Conv, name: string): Conv | undefined {
+  const { x, w, strides, padding: pads } = conv;
+  const [N, C, H, W] = x.type.shape as [number, number, number, number];
+  const [KH, KW] = w.type.shape.slice(2) as [number, number];
+  const [sh, sw] = strides as [number, number];
+  const OH = Math.floor((H + pads[0]! + pads[2]! - KH) / sh) + 1;
+  const OW = Math.floor((W + pads[1]! + pads[3]! - KW) / sw) + 1;
+  if (OH < 1 || OW < 1 || KH * KW < 2) return undefined;
+  const host = { device: 'cpu' as const };
+  const padded = call('nn.pad', [x], { pad_before: [0, 0, pads[0]!, pads[1]!], pad_after: [0, 0, pads[2]!, pads[3]!], pad_value: 0 }, host);
+  const taps: Call[] = [];
+  for (let ky = 0; ky < KH; ky++)
+    for (let kx = 0; kx < KW; kx++)
+      taps.push(call('strided_slice', [padded], { begin: [0, 0, ky, kx], end: [N, C, ky + (OH - 1) * sh + 1, kx + (OW - 1) * sw + 1], strides: [1, 1, sh, sw] }, host));
+  const x2 = call('concatenate', taps, { axis: 1 }, { name: `${name}/all_taps`, device: 'cpu' });
+  return { x: x2, w: allTapWeights(w), strides: [1, 1], padding: [0, 0, 0, 0] };
+}
+
 const onHost = (v: Value): boolean => v.kind === 'var' || (v.kind === 'call' && v.device !== 'vta');
 
 /** Rewrites every narrow conv on VTA fed by the host and the only reader of its input (see the module comment). */
@@ -134,7 +180,9 @@ export function rearrangeFirstConv(fn: IRFunction, target: VtaTarget = DEFAULT_T
     const name = c.name ?? 'conv';
     const original: Conv = { x, w, strides: (c.attrs['strides'] as number[] | undefined) ?? [1, 1], padding: (c.attrs['padding'] as number[] | undefined) ?? [0, 0, 0, 0] };
     const s2d = spaceToDepth(original, name) ?? original;
-    const conv = packColumnTaps(s2d, target.block, name) ?? s2d;
+    const columns = packColumnTaps(s2d, target.block, name) ?? s2d;
+    const all = packAllTaps(original, name);
+    const conv = all && blockTaps(all, target.block) < blockTaps(columns, target.block) ? all : columns;
     if (conv === original) return undefined;
     return call('nn.conv2d', [conv.x, conv.w], { ...c.attrs, strides: conv.strides, padding: conv.padding }, { name: c.name, device: c.device });
   });

@@ -35,8 +35,8 @@ describe('vta-compile + vta-run on digits_cnn', () => {
     expect(c.code).toBe(0);
     expect(c.stdout).toMatch(/VTA: 7 layers, \d+ instructions, \d+ micro-ops, \d+ MACs, \d+ cycles, GEMM utilization [\d.]+%/);
     expect(c.stdout).toMatch(/on the CPU:\n/);
-    // The first conv runs on VTA by default, its input rearranged on the host (3 column taps as channels).
-    expect(c.stdout).toMatch(/layer0 +conv2d +\/f\/f\.0\/Conv +\(1, 16, 16, 16\) k3x1 s1 -> 16/);
+    // The first conv runs on VTA by default, its input rearranged on the host (the 9 taps as channels).
+    expect(c.stdout).toMatch(/layer0 +conv2d +\/f\/f\.0\/Conv +\(1, 16, 16, 16\) k1x1 s1 -> 16/);
     const model = await readModelFile(path.join(work, 'digits.vta'));
     expect(model.target).toBe('sim');
 

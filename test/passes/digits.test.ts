@@ -18,7 +18,7 @@ beforeAll(() => {
 
 describe('digits_cnn calibrated on digits_calib_x.npy', () => {
   for (const firstConv of ['cpu', 'vta'] as const) {
-    it(`scores >= 99.0 % with the first conv on ${firstConv === 'cpu' ? 'the CPU in float' : 'VTA (its 3 column taps packed into channels)'}`, () => {
+    it(`scores >= 99.0 % with the first conv on ${firstConv === 'cpu' ? 'the CPU in float' : 'VTA (its 9 taps packed into channels)'}`, () => {
       const r = compileForVta(loadModel('digits_cnn'), { calibration: data.calibration, firstConv });
       const convs = topoOrder(r.fn).filter((c) => c.op === 'nn.conv2d');
       // Four convs, the global average pool as the depthwise conv of ones that sums it, then the

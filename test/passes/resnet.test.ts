@@ -60,8 +60,8 @@ describeWithLargeModels('resnet18_int8_qdq', () => {
     checkPlacement(r.fn, r.copies);
     const conv1 = topoOrder(r.fn).find((c) => c.op === 'nn.conv2d')!;
     expect(conv1.device).toBe('vta');
-    // Space-to-depth (12 channels, 4x4 taps), then the 4 columns packed: 48 channels, three whole blocks, 4x1 taps.
-    expect(conv1.args[1]!.type.shape).toEqual([4, 3, 4, 1, 16, 16]);
+    // Every tap of the 7x7 window packed into channels: 147 channels in 10 blocks, 1x1 (space-to-depth + columns would take 12 block-taps).
+    expect(conv1.args[1]!.type.shape).toEqual([4, 10, 1, 1, 16, 16]);
     // The rearranged conv sums the same products: the placed graph equals the integer graph bit for bit.
     const x = npy('resnet18_int8_qdq.ref_in.npy');
     const [ours] = checkGroupsBitExact(r.fn, r.groups, x);
