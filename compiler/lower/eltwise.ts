@@ -92,10 +92,12 @@ export function lowerEltwise(cfg: VtaConfig, layer: EltwiseLayer): LoweredLayer 
 }
 
 /**
- * Pooling. Max: each tile's output region starts at the int8 minimum (a GEMM reset, then ADD -128:
- * an overwrite that reads nothing, so targets that rename SRAM, such as webgpu, need not wait for
- * the previous tile in the same buffer), then one MAX per window tap covers the rectangle of
- * outputs whose tap lands inside the image, so padding is skipped rather than read as zero.
+ * Pooling. Max: each tile's output region starts from a GEMM reset (an overwrite that reads
+ * nothing, so targets that rename SRAM, such as webgpu, need not wait for the previous tile in the
+ * same buffer); a tap that lands inside the image for every output of the tile is ADDed onto it (a
+ * copy, one ALU pass fewer than starting at the int8 minimum, ADD -128, and MAXing it); then one MAX
+ * per other window tap covers the rectangle of outputs whose tap lands inside the image, so padding
+ * is skipped rather than read as zero.
  * Sum: the region starts at 0 (the reset) and each tap ADDs; then the epilogue runs on the tile
  * (immediates; per-channel vectors loaded once per channel tile; per-element tensors loaded into
  * an operand region per tile), as the elementwise layers run theirs.
@@ -148,25 +150,35 @@ export function lowerPool(cfg: VtaConfig, layer: MaxPoolLayer | SumPoolLayer): L
         const accBase = ring.begin() * outTile;
         const init = q.kernel(`init:${accBase}`, () => [{ dst_idx: accBase, src_idx: 0, wgt_idx: 0 }]);
         q.gemm(init, true, [tc, pout, 0, 0], [pout, 1, 0, 0]);
-        if (!sum) q.alu(init, 'ADD', -128, [tc, pout, 0], [pout, 1, 0]);
-        for (let ky = 0; ky < kh; ky++) {
-          const ya = Math.max(oy0, ceilDiv(pt - ky, sh));
-          const yb = Math.min(oy0 + tr, Math.floor((H - 1 + pt - ky) / sh) + 1);
-          if (ya >= yb) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const xa = Math.max(0, ceilDiv(pl - kx, sw));
-            const xb = Math.min(OW, Math.floor((W - 1 + pl - kx) / sw) + 1);
-            if (xa >= xb) continue;
-            const dst = accBase + (ya - oy0) * OW + xa;
-            const src = inBase + (ya * sh + ky - pt - r0) * W + xa * sw + kx - pl;
-            const r = q.kernel(`pool:${dst}:${src}:${tc}:${pout}:${pin}`, () => {
-              const u: Uop[] = [];
-              for (let j = 0; j < tc; j++) u.push({ dst_idx: dst + j * pout, src_idx: src + j * pin, wgt_idx: 0 });
-              return u;
+        const rowsOf = (ky: number) => [Math.max(oy0, ceilDiv(pt - ky, sh)), Math.min(oy0 + tr, Math.floor((H - 1 + pt - ky) / sh) + 1)] as const;
+        const colsOf = (kx: number) => [Math.max(0, ceilDiv(pl - kx, sw)), Math.min(OW, Math.floor((W - 1 + pl - kx) / sw) + 1)] as const;
+        // Max: a tap inside the image for every output of the tile is ADDed onto the reset first (a
+        // copy), the others MAXed; without one, the region starts at the int8 minimum.
+        const taps = Array.from({ length: kh * kw }, (_, t) => t);
+        const first = sum
+          ? -1
+          : taps.findIndex((t) => {
+              const [ya, yb] = rowsOf(Math.floor(t / kw));
+              const [xa, xb] = colsOf(t % kw);
+              return ya === oy0 && yb === oy0 + tr && xa === 0 && xb === OW;
             });
-            // A single row needs no row factor (and sh*W may not fit the field when the window is one row).
-            q.alu(r, sum ? 'ADD' : 'MAX', null, [yb - ya, OW, yb - ya > 1 ? sh * W : 0], [xb - xa, 1, sw]);
-          }
+        if (!sum && first < 0) q.alu(init, 'ADD', -128, [tc, pout, 0], [pout, 1, 0]);
+        if (first > 0) taps.unshift(...taps.splice(first, 1));
+        for (const t of taps) {
+          const ky = Math.floor(t / kw);
+          const kx = t % kw;
+          const [ya, yb] = rowsOf(ky);
+          const [xa, xb] = colsOf(kx);
+          if (ya >= yb || xa >= xb) continue;
+          const dst = accBase + (ya - oy0) * OW + xa;
+          const src = inBase + (ya * sh + ky - pt - r0) * W + xa * sw + kx - pl;
+          const r = q.kernel(`pool:${dst}:${src}:${tc}:${pout}:${pin}`, () => {
+            const u: Uop[] = [];
+            for (let j = 0; j < tc; j++) u.push({ dst_idx: dst + j * pout, src_idx: src + j * pin, wgt_idx: 0 });
+            return u;
+          });
+          // A single row needs no row factor (and sh*W may not fit the field when the window is one row).
+          q.alu(r, sum || t === first ? 'ADD' : 'MAX', null, [yb - ya, OW, yb - ya > 1 ? sh * W : 0], [xb - xa, 1, sw]);
         }
         const out = ((n * cob + j0) * OH + oy0) * OW;
         if (nChannel && constJ !== j0) {
