@@ -1,7 +1,7 @@
 /**
  * Chains of data-movement CPU operators (reshape, transpose, pad, slices, concatenation, layout
- * changes) run as one gather per inference. ResNet-18's input goes through ten of them after its
- * quantize (space-to-depth and the column taps of the first conv, then the NCHW16c packing); each
+ * changes) run as one gather per inference. ResNet-18's input goes through dozens of them after
+ * its quantize (the 49 taps of the first conv side by side, then the NCHW16c packing); each
  * generic kernel walks the tensor again, and together they cost more than the quantize itself.
  *
  * At load the chain's own kernels run once on element indices instead of data: twice, on 0..n-1
