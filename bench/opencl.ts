@@ -11,7 +11,7 @@ import { assemble } from '../isa/asm.ts';
 import { encodeProgram } from '../isa/codec.ts';
 import type { ProgramImage } from '../isa/image.ts';
 import { IntelFoclDriver } from '../hw-opencl/driver.ts';
-import type { DeviceDriver } from '../runtime/driver.ts';
+import type { DeviceDriver } from '../isa/device.ts';
 import { createSimDriver } from '../sim/driver.ts';
 import { lowerLayer, placeBuffers, relocate, ScheduleCache, uopBytes, withFinish, type Layer } from '../compiler/lower/index.ts';
 import type { Insn } from '../isa/types.ts';

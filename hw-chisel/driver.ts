@@ -1,7 +1,7 @@
 /**
  * The `tsim` target: the Chisel VTA core (hw-chisel/src/main/scala) simulated cycle by cycle by
  * Verilator, behind a DRAM model with a configurable latency, through the Node addon built by
- * `sh hw-chisel/build.sh`. It implements runtime/driver.ts's DeviceDriver.
+ * `sh hw-chisel/build.sh`. It implements isa/device.ts's DeviceDriver.
  *
  * Every stream is decoded and validated on the host (isa/validate.ts: fields, ranges, the token
  * schedule and FINISH ordering, and micro-op indices, which the core would wrap to the buffer's
@@ -19,7 +19,7 @@ import { ProgramError, VtaError } from '../isa/errors.ts';
 import { moduleOf, type Insn, type ModuleName } from '../isa/types.ts';
 import { checkStreamUops, MemorySnapshot, uopLoadRanges } from '../isa/uop-check.ts';
 import { validateProgram } from '../isa/validate.ts';
-import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
+import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../isa/device.ts';
 import { CORE_BUS_BITS, tsimBuildDir } from './build.ts';
 
 /** The addon of the configuration's core (hw-chisel/build.ts builds one per configuration). */

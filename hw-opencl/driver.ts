@@ -1,7 +1,7 @@
 /**
  * The `intelfocl` target: VTA's OpenCL core (src/vta.cl) on any OpenCL platform through the native
  * addon — Intel's FPGA SDK platform with an .aocx when present, else a platform that compiles
- * OpenCL C at run time (POCL here). It implements runtime/driver.ts's DeviceDriver.
+ * OpenCL C at run time (POCL here). It implements isa/device.ts's DeviceDriver.
  *
  * Every run is validated on the host before the device sees it (isa/validate.ts, plus the
  * micro-op index check of isa/uop-check.ts), so a malformed stream never reaches the core.
@@ -24,7 +24,7 @@ import { NO_DEPS, type Insn } from '../isa/types.ts';
 import { checkStreamUops, MemorySnapshot, uopLoadRanges, type Ranges } from '../isa/uop-check.ts';
 import { validateProgram } from '../isa/validate.ts';
 import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../isa/device-errors.ts';
-import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
+import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../isa/device.ts';
 import { configSignature, CORE_KERNEL_NAME, coreBuildOptions, coreSource, STATE, STATUS } from './kernel.ts';
 import { cl, clSync, nativeModule, type NativeDevice, type NativeRunResult } from './native.ts';
 import { platformCandidates, type PlatformCandidate } from './platform.ts';

@@ -1,5 +1,5 @@
 /**
- * The typed errors of the runtime's DeviceDriver contract (runtime/driver.ts), shared by every
+ * The typed errors of the DeviceDriver contract (isa/device.ts), shared by every
  * target: the simulators and the hardware drivers import them from here, the bottom layer. Errors
  * peculiar to one target (an OpenCL status, a lost GPU) stay with that target. Messages start with
  * the target's name, so a runtime error says which device failed.

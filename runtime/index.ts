@@ -15,14 +15,14 @@ import { readModelFile, decodeModel, type ValueInfo } from '../compiler/artifact
 import { dtypeFromProto } from '../compiler/artifact/values.ts';
 import { loadConfig, type VtaConfig } from '../isa/config.ts';
 import type { Tensor } from '../compiler/tensor/tensor.ts';
-import type { DeviceDriver, TargetName } from './driver.ts';
+import type { DeviceDriver, TargetName } from '../isa/device.ts';
 import { ClosedError } from './errors.ts';
 import { DeviceMemory, type DeviceMemoryState } from './memory.ts';
 import { LoadedModel, type InferenceProfile, type InputValue, type RunOptions } from './model.ts';
 import { driverFactory } from './targets.ts';
 
 export type { InferenceProfile, InputValue, LayerProfile, RunOptions } from './model.ts';
-export type { TargetName } from './driver.ts';
+export type { TargetName } from '../isa/device.ts';
 export type { DeviceMemoryState } from './memory.ts';
 export { InputError, TargetError, ClosedError, ModelLoadError } from './errors.ts';
 export { ModelFormatError } from '../compiler/artifact/format.ts';

@@ -13,7 +13,7 @@ import { formatShape } from '../compiler/tensor/tensor.ts';
 import { bytesPerElement, type DType } from '../compiler/tensor/dtype.ts';
 import { encodeProgram } from '../isa/codec.ts';
 import { VtaError } from '../isa/errors.ts';
-import type { DeviceDriver } from './driver.ts';
+import type { DeviceDriver } from '../isa/device.ts';
 import { ClosedError, InputError, ModelLoadError } from './errors.ts';
 import { planRuns, type DeviceRun, type LayerSpan } from './batch.ts';
 import type { DeviceMemory } from './memory.ts';

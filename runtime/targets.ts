@@ -3,7 +3,7 @@
  * modules are imported only when their target is asked for, so a machine without OpenCL or
  * Verilator can still use the simulators.
  */
-import type { DriverFactory, TargetName } from './driver.ts';
+import type { DriverFactory, TargetName } from '../isa/device.ts';
 import { TargetError } from './errors.ts';
 
 export const TARGETS: readonly TargetName[] = ['sim', 'cyclesim', 'intelfocl', 'tsim', 'webgpu'];

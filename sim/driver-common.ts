@@ -3,7 +3,7 @@ import type { VtaConfig } from '../isa/config.ts';
 import { decodeProgram, INSN_BYTES } from '../isa/codec.ts';
 import { VtaError } from '../isa/errors.ts';
 import type { Insn } from '../isa/types.ts';
-import type { DriverOptions, RunResult } from '../runtime/driver.ts';
+import type { DriverOptions, RunResult } from '../isa/device.ts';
 import type { Dram } from './dram.ts';
 import type { KernelChoice } from './state.ts';
 

@@ -3,7 +3,7 @@
  * instruction stream is read from device memory, as a core's fetch unit would, so the runtime
  * drives it exactly like hardware.
  */
-import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
+import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../isa/device.ts';
 import { Dram } from './dram.ts';
 import { kernelOption, SimulatorDriver, StreamCache } from './driver-common.ts';
 import { FunctionalSimulator } from './fsim.ts';

@@ -12,7 +12,7 @@ import type { ScheduleOptions } from '../isa/schedule.ts';
 import type { Insn } from '../isa/types.ts';
 import { validateProgram } from '../isa/validate.ts';
 import { RunTimeoutError } from '../isa/device-errors.ts';
-import type { TargetName } from '../runtime/driver.ts';
+import type { TargetName } from '../isa/device.ts';
 import { Dram } from './dram.ts';
 import { VtaMachine, type MachineOptions } from './exec.ts';
 

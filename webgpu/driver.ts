@@ -1,6 +1,6 @@
 /**
  * The `webgpu` target: VTA instruction streams executed by WGSL compute shaders through Dawn (the
- * `webgpu` package). It implements runtime/driver.ts's DeviceDriver.
+ * `webgpu` package). It implements isa/device.ts's DeviceDriver.
  *
  * Device memory is one GPU storage buffer; the inp, wgt and acc SRAMs are storage buffers too and
  * persist across runs, as on the hardware; the uop SRAM persists on the host, which plans from it.
@@ -26,7 +26,7 @@ import { ProgramError, VtaError } from '../isa/errors.ts';
 import { replayUopLoad } from '../isa/uop-check.ts';
 import { dramRange, validateProgram } from '../isa/validate.ts';
 import { checkDeviceRange, DeviceClosedError, DeviceRangeError, RunTimeoutError } from '../isa/device-errors.ts';
-import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../runtime/driver.ts';
+import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../isa/device.ts';
 import { WebGpuError } from './errors.ts';
 import { Executor, type Prepared, type SubmitStats } from './executor.ts';
 import { openGpu, type Gpu } from './gpu.ts';

@@ -1,4 +1,4 @@
-import type { Attrs } from './graph.ts';
+import type { Attrs } from './types.ts';
 import { TypeInferenceError } from './errors.ts';
 
 /** Typed attribute readers: a wrong or missing attribute is a TypeInferenceError naming the op. */

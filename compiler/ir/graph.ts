@@ -5,22 +5,15 @@
  * single-output (multi-output ONNX ops are split at import), which keeps the
  * passes that follow free of tuples.
  */
-import type { DType } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { formatShape } from '../tensor/tensor.ts';
 import { inferType } from './ops/registry.ts';
-import './ops/index.ts';
+import type { Attrs, TensorType } from './types.ts';
+
+export type { AttrValue, Attrs, TensorType } from './types.ts';
 
 /** Where a value lives or an operator runs; placement passes set it, the CPU is assumed when absent. */
 export type Device = 'cpu' | 'vta' | (string & {});
-
-export interface TensorType {
-  readonly shape: readonly number[];
-  readonly dtype: DType;
-}
-
-export type AttrValue = number | string | readonly number[];
-export type Attrs = Readonly<Record<string, AttrValue>>;
 
 export interface Var {
   readonly kind: 'var';

@@ -10,6 +10,8 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { VtaError } from '../../isa/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { constant, variable, type IRFunction, type TensorType, type Value, type Var } from '../ir/graph.ts';
+// The importer builds calls of any op: as an entry point it registers the whole op set once.
+import '../ir/ops/index.ts';
 import { Attributes } from './attributes.ts';
 import { NodeContext } from './context.ts';
 import { CONVERTERS, MAX_OPSET, MIN_OPSET, SINCE_OPSET, UNTIL_OPSET } from './convert/index.ts';

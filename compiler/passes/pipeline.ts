@@ -7,6 +7,8 @@
  */
 import type { IRFunction } from '../ir/graph.ts';
 import { topoOrder } from '../ir/graph.ts';
+// The passes build calls of any op: an entry point registers the whole op set once.
+import '../ir/ops/index.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { insertQdq, type QuantizeOptions } from '../quant/insert-qdq.ts';
 import { realizeQdq } from '../quant/realize.ts';

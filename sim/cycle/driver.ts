@@ -8,7 +8,7 @@
  * (default true; false models time only and leaves memory untouched), `kernel` (as `sim`).
  */
 import { VtaError } from '../../isa/errors.ts';
-import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../../runtime/driver.ts';
+import type { DeviceDriver, DriverFactory, DriverOptions, RunResult } from '../../isa/device.ts';
 import { Dram } from '../dram.ts';
 import { kernelOption, readStream, SimulatorDriver } from '../driver-common.ts';
 import { CycleSimulator } from './cyclesim.ts';

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { TypeInferenceError } from '../../compiler/ir/errors.ts';
 import { call, constant, topoOrder, variable, type IRFunction } from '../../compiler/ir/graph.ts';
+import '../../compiler/ir/ops/index.ts';
 import { printFunction } from '../../compiler/ir/printer.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 import { rng } from './helpers.ts';

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { roundHalfEven } from '../../compiler/cpu/kernels/quantize.ts';
 import { call, constant, variable } from '../../compiler/ir/graph.ts';
+import '../../compiler/ir/ops/index.ts';
 import type { DType } from '../../compiler/tensor/dtype.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 import { closeness, rng } from './helpers.ts';

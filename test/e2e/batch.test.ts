@@ -13,7 +13,7 @@ import { importOnnxFile } from '../../compiler/onnx/import.ts';
 import { readNpy } from '../../compiler/tensor/npy.ts';
 import { Tensor, sizeOf } from '../../compiler/tensor/tensor.ts';
 import { makeConfig, preset, type VtaConfig } from '../../isa/config.ts';
-import type { TargetName } from '../../runtime/driver.ts';
+import type { TargetName } from '../../isa/device.ts';
 import { createRuntime, type Model, type Runtime } from '../../runtime/index.ts';
 import { buildTsim } from '../../hw-chisel/build.ts';
 import { ensureAddon } from '../hw-opencl/util.ts';

@@ -12,7 +12,7 @@ import { sizeOf, type Tensor } from '../../compiler/tensor/tensor.ts';
 import { bytesPerElement } from '../../compiler/tensor/dtype.ts';
 import { dtypeFromProto, shapeOf } from '../../compiler/artifact/values.ts';
 import { createRuntime, type Model, type Runtime } from '../../runtime/index.ts';
-import type { TargetName } from '../../runtime/driver.ts';
+import type { TargetName } from '../../isa/device.ts';
 import { modelFile } from '../data/index.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -15,7 +15,7 @@ import { splitSamples } from '../../compiler/quant/calibrate.ts';
 import { readNpy } from '../../compiler/tensor/npy.ts';
 import type { Tensor } from '../../compiler/tensor/tensor.ts';
 import { preset, type PresetName } from '../../isa/config.ts';
-import type { TargetName } from '../../runtime/driver.ts';
+import type { TargetName } from '../../isa/device.ts';
 import { createRuntime } from '../../runtime/index.ts';
 import { ensureAddon } from '../hw-opencl/util.ts';
 import { webgpuAvailability } from '../webgpu/helpers.ts';

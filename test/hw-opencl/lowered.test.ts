@@ -10,7 +10,7 @@ import type { ProgramImage } from '../../isa/image.ts';
 import type { Layer } from '../../compiler/lower/index.ts';
 import { IntelFoclDriver } from '../../hw-opencl/driver.ts';
 import { createSimDriver } from '../../sim/driver.ts';
-import type { DeviceDriver } from '../../runtime/driver.ts';
+import type { DeviceDriver } from '../../isa/device.ts';
 import { loweredImage } from '../../bench/opencl.ts';
 import { resnet18Layers } from '../../bench/lower.ts';
 import { ensureAddon } from './util.ts';

@@ -9,7 +9,7 @@ import { preset, type VtaConfig } from '../../isa/config.ts';
 import { assemble } from '../../isa/asm.ts';
 import { encodeProgram } from '../../isa/codec.ts';
 import type { ProgramImage } from '../../isa/image.ts';
-import type { RunResult } from '../../runtime/driver.ts';
+import type { RunResult } from '../../isa/device.ts';
 import { IntelFoclDriver, type IntelFoclOptions } from '../../hw-opencl/driver.ts';
 import { ADDON_PATH } from '../../hw-opencl/native.ts';
 

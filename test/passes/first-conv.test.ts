@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { call, constant, topoOrder, variable, type IRFunction } from '../../compiler/ir/graph.ts';
+import '../../compiler/ir/ops/index.ts';
 import { rearrangeFirstConv } from '../../compiler/passes/first-conv.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 

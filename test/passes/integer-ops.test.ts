@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { call, variable } from '../../compiler/ir/graph.ts';
+import '../../compiler/ir/ops/index.ts';
 import { applyFixedPoint, chooseFixedPoint, IMM_MAX, narrowToInt8 } from '../../compiler/quant/fixed-point.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { execute } from '../../compiler/cpu/execute.ts';
 import { call, constant, topoOrder, variable, type IRFunction, type Value } from '../../compiler/ir/graph.ts';
+import '../../compiler/ir/ops/index.ts';
 import { realizeQdq } from '../../compiler/quant/realize.ts';
 import { Tensor } from '../../compiler/tensor/tensor.ts';
 

@@ -14,7 +14,7 @@ import { splitSamples } from '../../compiler/quant/calibrate.ts';
 import { readNpy } from '../../compiler/tensor/npy.ts';
 import { preset } from '../../isa/config.ts';
 import { createRuntime, Runtime } from '../../runtime/index.ts';
-import type { DeviceDriver } from '../../runtime/driver.ts';
+import type { DeviceDriver } from '../../isa/device.ts';
 import { DeviceMemory } from '../../runtime/memory.ts';
 import { createSimDriver } from '../../sim/driver.ts';
 import { rng } from '../rng.ts';

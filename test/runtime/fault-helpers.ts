@@ -14,7 +14,7 @@ import { splitSamples } from '../../compiler/quant/calibrate.ts';
 import { readNpy } from '../../compiler/tensor/npy.ts';
 import type { Tensor } from '../../compiler/tensor/tensor.ts';
 import { Runtime, type Model } from '../../runtime/index.ts';
-import type { DeviceDriver, TargetName } from '../../runtime/driver.ts';
+import type { DeviceDriver, TargetName } from '../../isa/device.ts';
 import { DeviceMemory } from '../../runtime/memory.ts';
 
 const example = (p: string) => fileURLToPath(new URL(`../../examples/digits/${p}`, import.meta.url));

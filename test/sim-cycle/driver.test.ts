@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assemble, encodeProgram, preset, VtaError } from '../../isa/index.ts';
-import type { DeviceDriver } from '../../runtime/driver.ts';
+import type { DeviceDriver } from '../../isa/device.ts';
 import { createSimDriver } from '../../sim/driver.ts';
 import { createCycleSimDriver, type CycleSimDriver } from '../../sim/cycle/driver.ts';
 import { DEFAULT_TIMING } from '../../sim/cycle/timing.ts';

@@ -18,7 +18,7 @@ import { preset } from '../../isa/config.ts';
 import { runCli } from '../../isa/cli/common.ts';
 import { createRuntime, RunTimeoutError, type InputValue, type Model, type RuntimeOptions } from '../../runtime/index.ts';
 import { TARGETS } from '../../runtime/targets.ts';
-import type { TargetName } from '../../runtime/driver.ts';
+import type { TargetName } from '../../isa/device.ts';
 import { compiledDigits, digitImages } from '../runtime/fault-helpers.ts';
 import { matmulModel, referenceLayer } from '../runtime/model-builder.ts';
 import { rng } from '../rng.ts';

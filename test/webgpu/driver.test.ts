@@ -1,5 +1,5 @@
 /**
- * The webgpu driver's contract (runtime/driver.ts) on small hand-written programs, checked against
+ * The webgpu driver's contract (isa/device.ts) on small hand-written programs, checked against
  * the naive reference in reference.ts: memory copies at any alignment, SRAM that persists across
  * runs, micro-ops read from bytes a STORE of the same run wrote, loops whose destinations repeat
  * (run in a safe order), typed errors that leave the driver usable, and the typed error when no

@@ -1,5 +1,5 @@
 import { isDType } from '../../tensor/dtype.ts';
-import type { TensorType } from '../graph.ts';
+import type { TensorType } from '../types.ts';
 import { stringAttr } from '../attrs.ts';
 import { TypeInferenceError } from '../errors.ts';
 import { registerOp } from './registry.ts';

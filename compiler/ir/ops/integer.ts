@@ -3,7 +3,7 @@
  * elementwise set. Their semantics are VTA's ALU (isa/SPEC.md §4 ALU), so a
  * graph built from them runs bit-identically on the CPU executor and on VTA.
  */
-import type { TensorType } from '../graph.ts';
+import type { TensorType } from '../types.ts';
 import { TypeInferenceError } from '../errors.ts';
 import { registerOp } from './registry.ts';
 import { broadcastShapes } from './shape-utils.ts';

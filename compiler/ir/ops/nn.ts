@@ -1,6 +1,6 @@
 import { isDType, isFloat, type DType } from '../../tensor/dtype.ts';
 import { formatShape } from '../../tensor/tensor.ts';
-import type { Attrs, TensorType } from '../graph.ts';
+import type { Attrs, TensorType } from '../types.ts';
 import { floatAttr, intAttr, intsAttr, stringAttr } from '../attrs.ts';
 import { TypeInferenceError } from '../errors.ts';
 import { logicalShape, packedShape, parseLayout } from '../layout.ts';

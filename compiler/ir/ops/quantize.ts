@@ -1,5 +1,5 @@
 import { formatShape } from '../../tensor/tensor.ts';
-import type { Attrs, TensorType } from '../graph.ts';
+import type { Attrs, TensorType } from '../types.ts';
 import { intAttr, stringAttr } from '../attrs.ts';
 import { TypeInferenceError } from '../errors.ts';
 import { registerOp } from './registry.ts';

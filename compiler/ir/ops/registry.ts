@@ -1,5 +1,5 @@
 /** Operator definitions keyed by op name: how many operands each takes and how its result type is inferred. */
-import type { Attrs, TensorType } from '../graph.ts';
+import type { Attrs, TensorType } from '../types.ts';
 import { TypeInferenceError } from '../errors.ts';
 
 export interface OpDef {
@@ -26,7 +26,11 @@ export function registeredOps(): string[] {
 
 export function inferType(op: string, args: readonly TensorType[], attrs: Attrs): TensorType {
   const def = defs.get(op);
-  if (!def) throw new TypeInferenceError(op, 'unknown operator');
+  if (!def) {
+    // The graph does not import the op set, so an entry point that forgot it gets told, not misled.
+    if (defs.size === 0) throw new TypeInferenceError(op, 'unknown operator: no operator is registered (import compiler/ir/ops/index.ts)');
+    throw new TypeInferenceError(op, 'unknown operator');
+  }
   const [min, max] = def.arity;
   if (args.length < min || args.length > max) {
     throw new TypeInferenceError(op, `takes ${min === max ? min : `${min} to ${max}`} operands, got ${args.length}`);

@@ -1,6 +1,6 @@
 import type { DType } from '../../tensor/dtype.ts';
 import { formatShape } from '../../tensor/tensor.ts';
-import type { TensorType } from '../graph.ts';
+import type { TensorType } from '../types.ts';
 import { TypeInferenceError } from '../errors.ts';
 
 /** NumPy-style broadcast of two shapes. */

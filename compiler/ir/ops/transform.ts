@@ -1,6 +1,6 @@
 import { isDType } from '../../tensor/dtype.ts';
 import { formatShape, sizeOf } from '../../tensor/tensor.ts';
-import type { TensorType } from '../graph.ts';
+import type { TensorType } from '../types.ts';
 import { intAttr, intsAttr, stringAttr } from '../attrs.ts';
 import { TypeInferenceError } from '../errors.ts';
 import { logicalShape, packedShape, parseLayout } from '../layout.ts';

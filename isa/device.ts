@@ -6,8 +6,11 @@
  * memory type (as in VTA's intelfocl driver, where the physical address is the buffer offset).
  * Allocation inside the buffer is the runtime's job (one best-fit allocator for every target), so a
  * driver only moves bytes and runs instruction streams.
+ *
+ * It lives in the bottom layer because the simulators implement it as well as the hardware drivers,
+ * and the runtime only consumes it.
  */
-import type { VtaConfig } from '../isa/config.ts';
+import type { VtaConfig } from './config.ts';
 
 export type TargetName = 'sim' | 'cyclesim' | 'intelfocl' | 'tsim' | 'webgpu';
 
