@@ -30,6 +30,7 @@ import {
   type Layer,
   type LoweredLayer,
   type MaxPoolLayer,
+  type SumPoolLayer,
 } from '../../compiler/lower/index.ts';
 import { rng } from '../rng.ts';
 
@@ -111,24 +112,30 @@ export function denseRef(l: DenseLayer, x: Int8Array, w: Int8Array): Int32Array 
   return out;
 }
 
-export function maxPoolRef(l: MaxPoolLayer, x: Int8Array): Int32Array {
+/** A fold over each window's taps inside the image (padding contributes nothing), from `start`. */
+function windowRef(l: MaxPoolLayer | SumPoolLayer, x: Int8Array, start: number, fold: (acc: number, v: number) => number): Int32Array {
   const [oh, ow] = convOutputSize(l);
   const { batch: N, channels: C, height: H, width: W } = l;
   const out = new Int32Array(N * C * oh * ow);
   for (let p = 0; p < N * C; p++)
     for (let y = 0; y < oh; y++)
       for (let xo = 0; xo < ow; xo++) {
-        let m = -128;
+        let m = start;
         for (let ky = 0; ky < l.kernel[0]; ky++)
           for (let kx = 0; kx < l.kernel[1]; kx++) {
             const iy = y * l.stride[0] + ky - l.padding[0];
             const ix = xo * l.stride[1] + kx - l.padding[1];
-            if (iy >= 0 && iy < H && ix >= 0 && ix < W) m = Math.max(m, x[(p * H + iy) * W + ix]!);
+            if (iy >= 0 && iy < H && ix >= 0 && ix < W) m = fold(m, x[(p * H + iy) * W + ix]!);
           }
         out[(p * oh + y) * ow + xo] = m;
       }
   return out;
 }
+
+export const maxPoolRef = (l: MaxPoolLayer, x: Int8Array): Int32Array => windowRef(l, x, -128, Math.max);
+
+/** An average pool's window sums. */
+export const sumPoolRef = (l: SumPoolLayer, x: Int8Array): Int32Array => windowRef(l, x, 0, (a, v) => a + v);
 
 /** The epilogue in order on NCHW int32, then the store's wrap to int8. */
 export function epilogueRef(acc: Int32Array, shape: readonly number[], steps: readonly EpilogueStep[], residual?: Int8Array): Int8Array {

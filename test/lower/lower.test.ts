@@ -16,7 +16,7 @@ import {
   type MaxPoolLayer,
   type SumPoolLayer,
 } from '../../compiler/lower/index.ts';
-import { batch2, cfg, checkConv, convRef, denseRef, epilogueRef, maxPoolRef, mismatches, randInt8, rng, runLowered, SAME, size, small } from './harness.ts';
+import { batch2, cfg, checkConv, convRef, denseRef, epilogueRef, maxPoolRef, mismatches, randInt8, rng, runLowered, SAME, small, sumPoolRef } from './harness.ts';
 
 
 const epilogueArb = (channels: number, residual: boolean): fc.Arbitrary<EpilogueStep[]> =>
@@ -230,26 +230,6 @@ describe('max pooling on the ALU', () => {
 });
 
 describe('window sums (average pools) on the ALU', () => {
-  /** Independent reference: the sum over the taps inside the image, padding adding nothing. */
-  function sumPoolRef(l: SumPoolLayer, x: Int8Array): Int32Array {
-    const [oh, ow] = convOutputSize(l);
-    const { batch: N, channels: C, height: H, width: W } = l;
-    const out = new Int32Array(N * C * oh * ow);
-    for (let p = 0; p < N * C; p++)
-      for (let y = 0; y < oh; y++)
-        for (let xo = 0; xo < ow; xo++) {
-          let s = 0;
-          for (let ky = 0; ky < l.kernel[0]; ky++)
-            for (let kx = 0; kx < l.kernel[1]; kx++) {
-              const iy = y * l.stride[0] + ky - l.padding[0];
-              const ix = xo * l.stride[1] + kx - l.padding[1];
-              if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[(p * H + iy) * W + ix]!;
-            }
-          out[(p * oh + y) * ow + xo] = s;
-        }
-    return out;
-  }
-
   it('windows, strides, padding and every epilogue step kind match the reference', () => {
     fc.assert(
       fc.property(

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AluOpName, MemInsn } from '../../isa/types.ts';
 import {
-  convTilings,
   lowerConv,
   lowerLayer,
   LowerError,
