@@ -4,6 +4,8 @@
  * inferences through the runtime.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { VtaError } from '../isa/errors.ts';
 import { encodeModel } from '../compiler/artifact/format.ts';
 import { compileOnnx } from '../compiler/compile.ts';
 import { readNpy } from '../compiler/tensor/npy.ts';
@@ -12,15 +14,35 @@ import { createRuntime, type InferenceProfile, type TargetName } from '../runtim
 import { modelFile } from '../test/data/index.ts';
 import { timeBest } from './harness.ts';
 
+/**
+ * Where models compiled ahead are read from instead of compiling the ONNX models, for a machine
+ * that carries no ONNX models (bench/device-bundle.sh): `<name>.<target>.vta` beside
+ * `<name>.ref_in.npy`.
+ */
+export const COMPILED_AHEAD_SETTING = 'VTA_BENCH_COMPILED';
+
+function compiledAhead(file: string): string | undefined {
+  const dir = process.env[COMPILED_AHEAD_SETTING];
+  if (!dir) return undefined;
+  const full = path.join(dir, file);
+  if (!fs.existsSync(full)) throw new VtaError('VTA_BENCH', `${file}: not found in ${dir} (${COMPILED_AHEAD_SETTING})`);
+  return full;
+}
+
+export type ResnetName = 'resnet18' | 'resnet18_int8_qdq';
+
 export function modelInput(name: string): Tensor {
-  return readNpy(fs.readFileSync(modelFile(`${name}.ref_in.npy`)), `${name}.ref_in.npy`);
+  const file = `${name}.ref_in.npy`;
+  return readNpy(fs.readFileSync(compiledAhead(file) ?? modelFile(file)), file);
 }
 
 /**
  * A ResNet-18 model compiled for `target` (the float one calibrated on its reference input), as
  * the bytes of a .vta file. Cycles are not measured: only the program matters here.
  */
-export function compileResnet18(name: 'resnet18' | 'resnet18_int8_qdq', target: TargetName): Uint8Array {
+export function compileResnet18(name: ResnetName, target: TargetName): Uint8Array {
+  const ahead = compiledAhead(`${name}.${target}.vta`);
+  if (ahead !== undefined) return fs.readFileSync(ahead);
   const x = modelInput(name);
   const compiled = compileOnnx(modelFile(`${name}.onnx`), { target, cycles: 'skip', ...(name === 'resnet18' ? { calibration: [x] } : {}) });
   return encodeModel(compiled.model);
