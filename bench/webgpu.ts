@@ -13,10 +13,8 @@
  * prints the suite's table: that is the entry bench/device-bundle.sh bundles for a machine
  * without Node.
  */
-import { encodeProgram, encodeUops } from '../isa/codec.ts';
 import { preset, type VtaConfig } from '../isa/config.ts';
 import { VtaError } from '../isa/errors.ts';
-import { NO_DEPS, type Insn } from '../isa/types.ts';
 import { Dram } from '../sim/dram.ts';
 import { FunctionalSimulator } from '../sim/fsim.ts';
 import { WebGpuDriver } from '../webgpu/driver.ts';
